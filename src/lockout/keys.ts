@@ -1,0 +1,71 @@
+/**
+ * Counter keys for a login attempt, one per entry of AXES_LOCKOUT_PARAMETERS.
+ *
+ * The empty-username rule: a counter that involves `username` is never keyed on a missing or empty
+ * username alone. Such attempts are counted on that counter bound to the client's IP
+ * (`ip_address=…&username=`), so an attacker sending empty usernames locks out only their own
+ * address, not every empty-username request in the world (django-axes shares one counter).
+ */
+import type { ClientAddress } from "../client/address";
+import type { LockoutParameter } from "./settings";
+
+/** Who is attempting a login, as far as the lockout parameters care. */
+export interface LoginClient {
+  readonly address: ClientAddress;
+  /** Normalised username; "" when the attempt carried none. */
+  readonly username: string;
+  readonly userAgent: string;
+}
+
+/** Usernames longer than this are stored as a digest so keys stay small. */
+const MAX_KEY_USERNAME = 200;
+
+/**
+ * Trims, applies Unicode NFKC and case-folds, so `Alice`, ` alice ` and `ＡＬＩＣＥ` share one counter.
+ * @example normaliseUsername(" Alice ", false) // "alice"
+ */
+export function normaliseUsername(raw: string | null, caseSensitive: boolean): string {
+  if (raw === null) return "";
+  const trimmed = raw.normalize("NFKC").trim();
+  return caseSensitive ? trimmed : trimmed.toLowerCase().normalize("NFKC");
+}
+
+async function digest(text: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function part(parameter: LockoutParameter, client: LoginClient): Promise<string> {
+  switch (parameter) {
+    case "ip_address":
+      return `ip_address=${client.address.text}`;
+    case "username": {
+      const name = client.username;
+      return `username=${name.length > MAX_KEY_USERNAME ? `sha256.${await digest(name)}` : encodeURIComponent(name)}`;
+    }
+    case "user_agent":
+      return `user_agent=${await digest(client.userAgent)}`;
+  }
+}
+
+/** The key prefix under which all lockout counters live. */
+export const lockoutKeyPrefix = (prefix: string): string => `${prefix}:lockout:`;
+
+/**
+ * The counter keys for one attempt, in a stable order without duplicates.
+ * @example await lockoutKeysFor("axes", [["ip_address"], ["username"]], client) // ["axes:lockout:ip_address=192.0.2.1", "axes:lockout:username=alice"]
+ */
+export async function lockoutKeysFor(
+  prefix: string,
+  parameters: readonly (readonly LockoutParameter[])[],
+  client: LoginClient,
+): Promise<string[]> {
+  const keys = new Set<string>();
+  for (const combination of parameters) {
+    const names = new Set(combination);
+    if (names.has("username") && client.username === "") names.add("ip_address");
+    const parts = await Promise.all([...names].sort().map((name) => part(name, client)));
+    keys.add(lockoutKeyPrefix(prefix) + parts.join("&"));
+  }
+  return [...keys];
+}

@@ -1,0 +1,97 @@
+/** The AXES_* settings, with django-axes' names and meanings (see README: "Configuration"). */
+import { DurationError, parseDurationSeconds } from "../config/duration";
+import { ConfigError, type RawEnv, readBoolean, readInteger, readJson, readText } from "../config/read";
+
+export type LockoutParameter = "ip_address" | "username" | "user_agent";
+
+export interface LockoutSettings {
+  /** Failures that lock a client; the failure that reaches it already gets the lockout response. @default 3 */
+  readonly failureLimit: number;
+  /** Cool-off from the last failure; null = locked until an admin resets. @default null */
+  readonly cooloffSeconds: number | null;
+  /** Each inner list is one counter; a client is locked when any counter reaches the limit. @default [["ip_address"],["username"]] */
+  readonly parameters: readonly (readonly LockoutParameter[])[];
+  /** A successful login deletes the client's counters. @default false */
+  readonly resetOnSuccess: boolean;
+  /** Failures while locked are counted and restart the cool-off. @default true */
+  readonly resetCoolOffOnFailureDuringLockout: boolean;
+  /** False counts failures but never refuses. @default true */
+  readonly lockOutAtFailure: boolean;
+  /** GET login attempts are never refused (still counted). @default false */
+  readonly neverLockoutGet: boolean;
+  /** @default 429 */
+  readonly httpResponseCode: number;
+  /** Redirect locked clients here instead of showing the lockout page. @default null */
+  readonly lockoutUrl: string | null;
+  /** @default false: usernames are trimmed, NFKC-normalised and case-folded */
+  readonly usernameCaseSensitive: boolean;
+  readonly cooloffMessage: string;
+  readonly permalockMessage: string;
+}
+
+const PARAMETERS: readonly LockoutParameter[] = ["ip_address", "username", "user_agent"];
+const PARAMETERS_EXAMPLE = `'["ip_address","username"]'`;
+
+function parseParameters(env: RawEnv): LockoutSettings["parameters"] {
+  const value = readJson(env, "AXES_LOCKOUT_PARAMETERS", '["ip_address","username"]') ?? ["ip_address", "username"];
+  const invalid = (problem: string) => new ConfigError("AXES_LOCKOUT_PARAMETERS", problem, PARAMETERS_EXAMPLE);
+  if (!Array.isArray(value) || value.length === 0) throw invalid("must be a non-empty JSON list");
+  return Object.freeze(
+    value.map((item: unknown) => {
+      const names = Array.isArray(item) ? item : [item];
+      if (names.length === 0) throw invalid("a combination must name at least one parameter");
+      for (const name of names) {
+        if (!PARAMETERS.includes(name as LockoutParameter)) {
+          throw invalid(`"${String(name)}" is not one of ${PARAMETERS.join(", ")}`);
+        }
+      }
+      return Object.freeze([...new Set(names as LockoutParameter[])].sort());
+    }),
+  );
+}
+
+function parseCooloff(env: RawEnv): number | null {
+  const text = readText(env, "AXES_COOLOFF_TIME");
+  if (text === undefined || ["none", "null"].includes(text.toLowerCase())) return null;
+  try {
+    return parseDurationSeconds(text);
+  } catch (error) {
+    if (error instanceof DurationError) throw new ConfigError("AXES_COOLOFF_TIME", error.message, "30m");
+    throw error;
+  }
+}
+
+function parseLockoutUrl(env: RawEnv): string | null {
+  const text = readText(env, "AXES_LOCKOUT_URL");
+  if (text === undefined) return null;
+  if (text.startsWith("/") && !text.startsWith("//")) return text;
+  try {
+    const url = new URL(text);
+    if (url.protocol === "https:" || url.protocol === "http:") return url.href;
+  } catch {
+    // fall through to the error below
+  }
+  throw new ConfigError("AXES_LOCKOUT_URL", `"${text}" must be a path or an http(s) URL`, "/locked/");
+}
+
+/** Parses every AXES_* setting, failing on the first bad one. */
+export function parseLockoutSettings(env: RawEnv): LockoutSettings {
+  const cooloffSeconds = parseCooloff(env);
+  return Object.freeze({
+    failureLimit: readInteger(env, "AXES_FAILURE_LIMIT", 3, { min: 1, max: 1_000_000, example: "3" }),
+    cooloffSeconds,
+    parameters: parseParameters(env),
+    resetOnSuccess: readBoolean(env, "AXES_RESET_ON_SUCCESS", false),
+    resetCoolOffOnFailureDuringLockout: readBoolean(env, "AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT", true),
+    lockOutAtFailure: readBoolean(env, "AXES_LOCK_OUT_AT_FAILURE", true),
+    neverLockoutGet: readBoolean(env, "AXES_NEVER_LOCKOUT_GET", false),
+    httpResponseCode: readInteger(env, "AXES_HTTP_RESPONSE_CODE", 429, { min: 400, max: 599, example: "429" }),
+    lockoutUrl: parseLockoutUrl(env),
+    usernameCaseSensitive: readBoolean(env, "AXES_USERNAME_CASE_SENSITIVE", false),
+    cooloffMessage:
+      readText(env, "AXES_COOLOFF_MESSAGE") ?? "Account locked: too many login attempts. Please try again later.",
+    permalockMessage:
+      readText(env, "AXES_PERMALOCK_MESSAGE") ??
+      "Account locked: too many login attempts. Contact an admin to unlock your account.",
+  });
+}

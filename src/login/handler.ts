@@ -1,0 +1,84 @@
+/**
+ * One login attempt, end to end: read the body once, count the attempt before the origin sees it,
+ * forward it, read the origin's verdict, and settle the count. Every branch ends in a deliberate,
+ * logged answer; a store failure follows LOGIN_FAIL_MODE.
+ */
+import type { ClientAddress } from "../client/address";
+import type { GatewayConfig } from "../config";
+import { gatewayErrorResponse } from "../http/errors";
+import { logEvent, maskUsername } from "../http/log";
+import { normaliseUsername } from "../lockout/keys";
+import type { Admission, LockoutPolicy, Verdict } from "../lockout/policy";
+import { lockoutResponse } from "../lockout/response";
+import { forwardToOrigin } from "../proxy";
+import { StoreError } from "../store/contract";
+import { readLoginRequest } from "./credentials";
+import { LOGIN_RESULT_HEADER, loginOutcome } from "./outcome";
+import type { LoginRoute } from "./routes";
+
+export interface LoginAttempt {
+  readonly request: Request;
+  readonly route: LoginRoute;
+  readonly client: ClientAddress | undefined;
+  readonly requestId: string;
+}
+
+function storeDown(config: GatewayConfig, attempt: LoginAttempt, error: StoreError, stage: string): void {
+  logEvent(
+    config.login.failMode === "open" ? "fail_open" : "fail_closed",
+    { request_id: attempt.requestId, store: error.store, reason: error.reason, stage, path: attempt.route.path },
+    "error",
+  );
+}
+
+/** Handles a request aimed at a login route. */
+export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutPolicy, attempt: LoginAttempt): Promise<Response> {
+  const { request, route, client, requestId } = attempt;
+  if (!client) {
+    return gatewayErrorResponse(request, 400, "Bad Request", "the client address is unknown (the gateway must run behind Cloudflare, which sets CF-Connecting-IP)");
+  }
+  const read = await readLoginRequest(request, route.usernameField, config.login.maxBodyBytes);
+  if (!read.ok) {
+    logEvent("login_rejected", { request_id: requestId, status: read.status, path: route.path, ip: client.text });
+    return gatewayErrorResponse(request, read.status, read.status === 413 ? "Payload Too Large" : read.status === 415 ? "Unsupported Media Type" : "Bad Request", read.message);
+  }
+  const username = normaliseUsername(read.username, config.lockout.usernameCaseSensitive);
+  const who = { request_id: requestId, ip: client.text, username: maskUsername(username), path: route.path };
+
+  let admission: Admission;
+  try {
+    admission = await policy.admit({ address: client, username, userAgent: request.headers.get("user-agent") ?? "" }, request.method);
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    storeDown(config, attempt, error, "admit");
+    if (config.login.failMode === "closed") {
+      return gatewayErrorResponse(request, 503, "Service Unavailable", "login is temporarily unavailable; please try again shortly", { "retry-after": "30" });
+    }
+    admission = { kind: "exempt" };
+  }
+  if (admission.kind === "locked") {
+    logEvent("lockout_refused", { ...who, failures: admission.failures, retry_after: admission.retryAfterSeconds });
+    return lockoutResponse(request, config.lockout, { reason: "locked", ...admission });
+  }
+
+  const response = await forwardToOrigin(request, config.origin, client, read.body);
+  const outcome = loginOutcome(route, response);
+  response.headers.delete(LOGIN_RESULT_HEADER);
+
+  let verdict: Verdict;
+  try {
+    verdict = await policy.settle(admission, outcome, request.method);
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    // The reservation stays counted as a failure: the safe side when the store cannot be told otherwise.
+    storeDown(config, attempt, error, "settle");
+    verdict = { kind: "pass" };
+  }
+  if (admission.kind === "admitted") logEvent("login_attempt", { ...who, outcome, failures: outcome === "failure" ? admission.failures : null });
+  if (verdict.kind === "locked-out") {
+    await response.body?.cancel();
+    logEvent("lockout", { ...who, failures: verdict.failures, retry_after: verdict.retryAfterSeconds }, "warn");
+    return lockoutResponse(request, config.lockout, { reason: "locked", ...verdict });
+  }
+  return response;
+}

@@ -1,0 +1,85 @@
+/**
+ * Forwarding to the origin with `hono/proxy` (hop-by-hop headers stripped both ways, bodies
+ * streamed). The origin learns the client from the trusted CF-Connecting-IP only: `X-Real-IP`,
+ * `X-Forwarded-Proto`, `X-Forwarded-Host` and `Forwarded` from the client are replaced, and
+ * `X-Forwarded-For` gets the trusted address appended (or replaced, per FORWARDED_FOR).
+ */
+import { proxy } from "hono/proxy";
+import type { ClientAddress } from "../client/address";
+import { logEvent } from "../http/log";
+
+export interface OriginSettings {
+  /** Origin base URL; null = pass through to the zone's own origin (the Worker runs on a route). */
+  readonly url: URL | null;
+  /** Time allowed until the origin's response headers arrive. @default 30000 */
+  readonly timeoutMs: number;
+  /** `append` keeps the client's X-Forwarded-For chain and adds the trusted address; `replace` sends only it. */
+  readonly forwardedFor: "append" | "replace";
+}
+
+const UNTRUSTED = ["x-real-ip", "x-forwarded-proto", "x-forwarded-host", "forwarded"];
+
+function forwardedHeaders(request: Request, client: ClientAddress | undefined, mode: OriginSettings["forwardedFor"]): Headers {
+  const headers = new Headers(request.headers);
+  for (const name of UNTRUSTED) headers.delete(name);
+  const sent = headers.get("x-forwarded-for");
+  if (client) {
+    headers.set("x-forwarded-for", mode === "append" && sent ? `${sent}, ${client.text}` : client.text);
+    headers.set("x-real-ip", client.text);
+  } else if (mode === "replace") {
+    headers.delete("x-forwarded-for");
+  }
+  const url = new URL(request.url);
+  headers.set("x-forwarded-proto", url.protocol.slice(0, -1));
+  headers.set("x-forwarded-host", url.host);
+  return headers;
+}
+
+/** Where a request goes at the origin: its path and query under ORIGIN_URL. */
+export function originUrlFor(requestUrl: string, origin: URL | null): string {
+  const url = new URL(requestUrl);
+  if (origin === null) return url.href;
+  const target = new URL(origin.href);
+  target.pathname = origin.pathname.replace(/\/$/, "") + url.pathname;
+  target.search = url.search;
+  return target.href;
+}
+
+function gatewayError(status: 502 | 504, text: string): Response {
+  return new Response(`${text}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+}
+
+/**
+ * Sends the request to the origin and returns its response, or a short 502 (unreachable) / 504 (no
+ * headers within the timeout). `body` replaces the request's body when the gateway already read it.
+ */
+export async function forwardToOrigin(
+  request: Request,
+  origin: OriginSettings,
+  client: ClientAddress | undefined,
+  body?: ArrayBuffer | null,
+): Promise<Response> {
+  const outgoing = new Request(request.url, {
+    method: request.method,
+    headers: forwardedHeaders(request, client, origin.forwardedFor),
+    body: body === undefined ? request.body : body,
+    redirect: "manual",
+  });
+  const timer = new AbortController();
+  const timeout = setTimeout(() => timer.abort(), origin.timeoutMs);
+  try {
+    return await proxy(originUrlFor(request.url, origin.url), {
+      raw: outgoing,
+      redirect: "manual",
+      customFetch: (req) => fetch(req, { signal: timer.signal }),
+    });
+  } catch (error) {
+    const timedOut = timer.signal.aborted;
+    logEvent("origin_error", { reason: timedOut ? "timeout" : "unreachable", origin: origin.url?.host ?? "zone" }, "warn");
+    return timedOut
+      ? gatewayError(504, "Gateway Timeout: the origin did not answer in time.")
+      : gatewayError(502, "Bad Gateway: the origin could not be reached.");
+  } finally {
+    clearTimeout(timeout);
+  }
+}

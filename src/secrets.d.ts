@@ -1,0 +1,13 @@
+// Secrets and optional vars are not in wrangler.toml, so `wrangler types` cannot see them.
+// Listed here (see .dev.vars.example) so the Worker's Env names every input it reads.
+interface Env {
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  AXES_WHITELIST_IPS?: string;
+  AXES_BLACKLIST_IPS?: string;
+  ORIGIN_URL?: string;
+  LOGIN_ROUTES?: string;
+  AXES_LOCKOUT_URL?: string;
+  AXES_COOLOFF_MESSAGE?: string;
+  AXES_PERMALOCK_MESSAGE?: string;
+}

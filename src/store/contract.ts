@@ -1,0 +1,55 @@
+/**
+ * The small contract between the lockout policy and wherever counters live (Upstash, memory, and
+ * later Postgres). Every operation is atomic in its store: one Lua script, one SQL statement, or one
+ * synchronous step in memory. Nothing here reads and then writes from TypeScript.
+ */
+
+/** How a reservation treats the counters it touches. */
+export interface CounterRule {
+  /** A counter at or above this is locked. */
+  readonly limit: number;
+  /** Expiry of a counter, refreshed by every counted attempt; null = never expires. */
+  readonly ttlSeconds: number | null;
+  /** False: report counts but never lock. */
+  readonly lockOutAtFailure: boolean;
+  /** Count an attempt refused for being locked (and so restart its cool-off). */
+  readonly countWhileLocked: boolean;
+}
+
+/** The store's answer to a reservation. */
+export interface Reservation {
+  /** The client was already locked: the attempt must not reach the origin. */
+  readonly locked: boolean;
+  /** Highest counter value after this call (includes this attempt when it was counted). */
+  readonly failures: number;
+  /** Seconds until the lock lifts; null when it never lifts by itself or nothing is locked. */
+  readonly retryAfterSeconds: number | null;
+}
+
+/** Counters for lockouts, implemented once per store. */
+export interface CounterStore {
+  /** Short name for logs and health output. */
+  readonly kind: string;
+  /**
+   * In one atomic step: if any counter is at the limit, answer locked (counting the attempt when
+   * `countWhileLocked`); otherwise add one to every counter and answer the highest value. The added
+   * one is a reservation: it stands as the failure unless `release` takes it back.
+   */
+  reserve(keys: readonly string[], rule: CounterRule): Promise<Reservation>;
+  /** Takes back one reserved attempt from each counter (it was not a failure). Never goes below zero. */
+  release(keys: readonly string[]): Promise<void>;
+  /** Deletes the counters. */
+  reset(keys: readonly string[]): Promise<void>;
+}
+
+/** A store call failed (down, timed out, refused credentials, answered an error). */
+export class StoreError extends Error {
+  override name = "StoreError";
+  constructor(
+    readonly store: string,
+    readonly reason: "timeout" | "unreachable" | "unauthorized" | "error",
+    message: string,
+  ) {
+    super(message);
+  }
+}
