@@ -1,0 +1,119 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../src/config";
+import { isoDuration, parseDurationSeconds } from "../../src/config/duration";
+
+const upstash = { UPSTASH_REDIS_REST_URL: "https://example.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" };
+
+function configError(env: Record<string, unknown>): ConfigError {
+  try {
+    parseConfig({ ...upstash, ...env });
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("configuration", () => {
+  it("has django-axes' defaults, with the seed's lockout parameters", () => {
+    const config = parseConfig(upstash);
+    expect(config.lockout).toMatchObject({
+      failureLimit: 3,
+      cooloffSeconds: null,
+      parameters: [["ip_address"], ["username"]],
+      resetOnSuccess: false,
+      resetCoolOffOnFailureDuringLockout: true,
+      lockOutAtFailure: true,
+      neverLockoutGet: false,
+      httpResponseCode: 429,
+      lockoutUrl: null,
+      usernameCaseSensitive: false,
+    });
+    expect(config.login.routes.map((r) => r.path)).toEqual(["/accounts/login/", "/admin/login/"]);
+    expect(config.login.routes[0]).toMatchObject({ methods: ["POST"], success: [302, 303], failure: [200], usernameField: "username" });
+    expect(config.store).toEqual({ kind: "upstash", url: upstash.UPSTASH_REDIS_REST_URL, token: "t", timeoutMs: 1000 });
+    expect(config.keyPrefix).toBe("axes");
+    expect(Object.isFrozen(config) && Object.isFrozen(config.lockout)).toBe(true);
+  });
+
+  it("accepts wrangler's native values as well as strings", () => {
+    const config = parseConfig({ ...upstash, AXES_FAILURE_LIMIT: 5, AXES_RESET_ON_SUCCESS: true, AXES_LOCKOUT_PARAMETERS: [["username", "ip_address"]] });
+    expect(config.lockout.failureLimit).toBe(5);
+    expect(config.lockout.resetOnSuccess).toBe(true);
+    expect(config.lockout.parameters).toEqual([["ip_address", "username"]]);
+  });
+
+  it("reads AXES_USERNAME_FORM_FIELD as the default field of every route", () => {
+    const config = parseConfig({ ...upstash, AXES_USERNAME_FORM_FIELD: "email", LOGIN_ROUTES: '[{"path":"/a/"},{"path":"/b/","usernameField":"login"}]' });
+    expect(config.login.routes.map((r) => r.usernameField)).toEqual(["email", "login"]);
+  });
+
+  it.each([
+    ["AXES_COOLOFF_TIME", "2", "bare number"],
+    ["AXES_COOLOFF_TIME", "soon", "not a duration"],
+    ["AXES_FAILURE_LIMIT", "0", "whole number from 1"],
+    ["AXES_FAILURE_LIMIT", "three", "whole number"],
+    ["AXES_LOCKOUT_PARAMETERS", '["ip"]', '"ip" is not one of'],
+    ["AXES_LOCKOUT_PARAMETERS", "[", "not valid JSON"],
+    ["AXES_RESET_ON_SUCCESS", "maybe", "not a boolean"],
+    ["AXES_HTTP_RESPONSE_CODE", "200", "from 400 to 599"],
+    ["AXES_LOCKOUT_URL", "javascript:alert(1)", "path or an http(s) URL"],
+    ["AXES_WHITELIST_IPS", "10.0.0.0/33", "entry 1 of 1"],
+    ["AXES_BLACKLIST_IPS", "1.2.3.4,not-an-ip", "entry 2 of 2"],
+    ["LOGIN_ROUTES", '[{"path":"login"}]', 'must start with "/"'],
+    ["LOGIN_ROUTES", '[{"path":"/x/","success":[200],"failure":[200]}]', "both success and failure"],
+    ["LOGIN_ROUTES", '[{"path":"/x/","sucess":[200]}]', 'unknown key "sucess"'],
+    ["ORIGIN_URL", "ftp://origin", "http(s) URL"],
+    ["ORIGIN_TIMEOUT", "30", "no unit"],
+    ["FORWARDED_FOR", "prepend", "one of append, replace"],
+    ["LOGIN_FAIL_MODE", "maybe", "one of open, closed"],
+    ["REDIS_TIMEOUT_MS", "5", "from 10"],
+    ["CACHE_KEY_PREFIX", "a b", "letters"],
+  ])("refuses %s=%s, naming the variable and a valid example", (variable, value, problem) => {
+    const error = configError({ [variable]: value });
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(problem);
+    expect(error.message).toMatch(new RegExp(`example: ${variable}=`));
+  });
+
+  it("never echoes a whitelist entry, which comes from a secret", () => {
+    expect(configError({ AXES_WHITELIST_IPS: "10.1.2.3/99" }).message).not.toContain("10.1.2.3");
+  });
+
+  it("refuses the in-memory store in production", () => {
+    expect(() => parseConfig({ ENVIRONMENT: "production" })).toThrow(/UPSTASH_REDIS_REST_URL: is required when ENVIRONMENT=production/);
+    expect(() => parseConfig({})).toThrow(ConfigError);
+    expect(parseConfig({ ENVIRONMENT: "development" }).store).toEqual({ kind: "memory" });
+  });
+
+  it("requires the Upstash URL and token together", () => {
+    expect(() => parseConfig({ UPSTASH_REDIS_REST_URL: "https://x.upstash.io" })).toThrow(/UPSTASH_REDIS_REST_TOKEN/);
+    expect(() => parseConfig({ UPSTASH_REDIS_REST_TOKEN: "t" })).toThrow(/UPSTASH_REDIS_REST_URL/);
+  });
+});
+
+describe("durations", () => {
+  it.each([
+    ["30m", 1800],
+    ["1h30m", 5400],
+    ["90s", 90],
+    ["1d", 86400],
+    ["500ms", 0.5],
+    ["PT30M", 1800],
+    ["P1DT1H", 90000],
+    ["1.5h", 5400],
+  ])("reads %s as %d seconds", (text, seconds) => {
+    expect(parseDurationSeconds(text)).toBe(seconds);
+  });
+
+  it.each(["", "0m", "m", "P", "PT", "30 minutes", "-5m"])("refuses %j", (text) => {
+    expect(() => parseDurationSeconds(text)).toThrow();
+  });
+
+  it("formats ISO durations as axes' JSON does", () => {
+    expect(isoDuration(1800)).toBe("PT30M");
+    expect(isoDuration(3600)).toBe("PT1H");
+    expect(isoDuration(90061)).toBe("P1DT1H1M1S");
+    expect(isoDuration(86400)).toBe("P1D");
+  });
+});

@@ -1,0 +1,53 @@
+/** The deployed entry point with wrangler.toml's settings, as `wrangler dev` and production run it. */
+import { env, exports } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createWorker } from "../../src/index";
+import { DEMO } from "./helpers";
+
+// Keys live under wrangler.toml's CACHE_KEY_PREFIX in the shared Redis: random clients keep runs apart.
+const randomIp = () => `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}::1`;
+const form = (username: string, password: string, ip: string) =>
+  new Request("https://gateway.test/accounts/login/", {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": ip },
+    body: new URLSearchParams({ username, password }),
+  });
+
+describe("the Worker entry with wrangler.toml settings", () => {
+  it("locks a Django form login at the third failure, with a 30 minute cool-off", async () => {
+    const ip = randomIp();
+    const user = `entry-${crypto.randomUUID()}`;
+    expect((await exports.default.fetch(form(user, "x", ip))).status).toBe(200);
+    expect((await exports.default.fetch(form(user, "x", ip))).status).toBe(200);
+    const third = await exports.default.fetch(form(user, "x", ip));
+    expect(third.status).toBe(429);
+    expect(third.headers.get("retry-after")).toBe("1800");
+  });
+
+  it("proxies a successful login and ordinary pages", async () => {
+    const ok = await exports.default.fetch(form(DEMO.username, DEMO.password, randomIp()));
+    expect(ok.status).toBe(302);
+    const home = await exports.default.fetch(new Request("https://gateway.test/", { headers: { "cf-connecting-ip": randomIp() } }));
+    expect(home.status).toBe(200);
+    expect(await home.text()).toContain("demo origin");
+  });
+
+  it("answers 500 and logs the variable to fix when the configuration is bad", async () => {
+    const lines: string[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+    try {
+      const worker = createWorker();
+      const bad = { ...env, AXES_COOLOFF_TIME: "2" } as unknown as Env;
+      const res = await worker.fetch!(new Request("https://gateway.test/") as Request<unknown, IncomingRequestCfProperties>, bad, createExecutionContext());
+      expect(res.status).toBe(500);
+      expect(await res.text()).not.toContain("AXES");
+      expect(lines.join("\n")).toContain("AXES_COOLOFF_TIME");
+      expect(lines.join("\n")).toContain("example: AXES_COOLOFF_TIME=30m");
+    } finally {
+      console.error = original;
+    }
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * Test helpers for the gateway inside workerd: a gateway built from the real wrangler.toml vars plus
+ * per-test overrides, talking to the real Redis through the bridge and to the demo origin process.
+ */
+import { env } from "cloudflare:workers";
+import type { Hono } from "hono";
+import { createGateway } from "../../src/app";
+import { parseConfig } from "../../src/config";
+
+export const bindings = env as unknown as Record<string, string>;
+
+let counter = 0;
+/** A fresh key prefix per gateway, so tests never share counters. */
+export const uniquePrefix = () => `t${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+/** A distinct documentation-range client address per call. */
+let ipCounter = 0;
+export const nextIp = () => {
+  ipCounter += 1;
+  return `198.51.${100 + Math.floor(ipCounter / 250)}.${(ipCounter % 250) + 1}`;
+};
+
+export interface TestGateway {
+  app: Hono;
+  prefix: string;
+  request(path: string, init?: RequestInit & { ip?: string }): Promise<Response>;
+}
+
+export const JSON_ROUTES = JSON.stringify([
+  { path: "/accounts/login/" },
+  { path: "/admin/login/" },
+  { path: "/api/login/", success: [200], failure: [401] },
+  { path: "/api/signin/", success: [204], failure: [403] },
+]);
+
+/** Builds a gateway from the Worker's bindings plus `overrides` (strings as in wrangler vars / secrets). */
+export function gatewayWith(overrides: Record<string, unknown> = {}): TestGateway {
+  const prefix = uniquePrefix();
+  const config = parseConfig({ ...bindings, CACHE_KEY_PREFIX: prefix, LOGIN_ROUTES: JSON_ROUTES, ...overrides });
+  const app = createGateway(config);
+  return {
+    app,
+    prefix,
+    async request(path, { ip, headers, ...init } = {}) {
+      const all = new Headers(headers);
+      if (ip !== undefined) all.set("cf-connecting-ip", ip);
+      return app.fetch(new Request(`https://gateway.test${path}`, { ...init, headers: all, redirect: "manual" }), env);
+    },
+  };
+}
+
+/** A Django form login (urlencoded). */
+export const formLogin = (username: string, password: string, ip: string, extra: Record<string, string> = {}) => ({
+  method: "POST",
+  ip,
+  headers: { "content-type": "application/x-www-form-urlencoded", ...extra },
+  body: new URLSearchParams({ username, password }).toString(),
+});
+
+/** A JSON API login. */
+export const jsonLogin = (username: string, password: string, ip: string, extra: Record<string, string> = {}) => ({
+  method: "POST",
+  ip,
+  headers: { "content-type": "application/json", accept: "application/json", ...extra },
+  body: JSON.stringify({ username, password }),
+});
+
+async function tool(base: string, token: string, path: string, init: RequestInit = {}): Promise<Response> {
+  const response = await fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } });
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return response;
+}
+
+/** The bridge's counters: Upstash round trips as the gateway made them. */
+export const bridge = {
+  stats: async () => (await (await tool(bindings.TEST_BRIDGE_URL!, bindings.TEST_BRIDGE_TOKEN!, "/__bridge/stats")).json()) as { requests: number; commands: number },
+  resetStats: () => tool(bindings.TEST_BRIDGE_URL!, bindings.TEST_BRIDGE_TOKEN!, "/__bridge/stats/reset", { method: "POST" }),
+  fault: (fault: Record<string, unknown>) =>
+    tool(bindings.TEST_BRIDGE_URL!, bindings.TEST_BRIDGE_TOKEN!, "/__bridge/fault", { method: "POST", body: JSON.stringify(fault) }),
+};
+
+/** The demo origin's counters: what actually reached the origin. */
+export const origin = {
+  stats: async () =>
+    (await (await fetch(`${bindings.TEST_ORIGIN_URL}/__origin/stats`)).json()) as { requests: number; loginAttempts: Record<string, number>; lastLoginHeaders: Record<string, string> | null },
+  resetStats: () => fetch(`${bindings.TEST_ORIGIN_URL}/__origin/stats/reset`, { method: "POST" }),
+};
+
+export const DEMO = { username: "demo", password: "demo-password" } as const;

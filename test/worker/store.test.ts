@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { DEMO, bridge, gatewayWith, jsonLogin, nextIp, origin } from "./helpers";
+
+describe("race-free counting", () => {
+  it("lets at most AXES_FAILURE_LIMIT of 100 concurrent failing attempts reach the origin", async () => {
+    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "3", AXES_LOCKOUT_PARAMETERS: '["username"]' });
+    await origin.resetStats();
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => gw.request("/api/login/", jsonLogin("burst-victim", "wrong", nextIp()))),
+    );
+    const statuses = results.map((r) => r.status);
+    await Promise.all(results.map((r) => r.body?.cancel()));
+    expect((await origin.stats()).loginAttempts["/api/login/"]).toBeLessThanOrEqual(3);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(2);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(98);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+  });
+});
+
+describe("store round trips per request kind, counted at the bridge", () => {
+  async function tripsOf(action: () => Promise<Response>): Promise<number> {
+    await bridge.resetStats();
+    const res = await action();
+    await res.body?.cancel();
+    return (await bridge.stats()).requests;
+  }
+
+  it("costs 1 per failed login, 2 per success, 1 per locked attempt, 0 for ordinary and whitelisted requests", async () => {
+    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "2", AXES_WHITELIST_IPS: "203.0.113.0/24" });
+    const ip = nextIp();
+    await (await gw.request("/api/login/", jsonLogin("warm-up", "x", nextIp()))).text(); // loads the scripts
+    expect(await tripsOf(() => gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, ip)))).toBe(2);
+    expect(await tripsOf(() => gw.request("/api/login/", jsonLogin("sam", "x", ip)))).toBe(1);
+    expect(await tripsOf(() => gw.request("/api/login/", jsonLogin("sam", "x", ip)))).toBe(1); // reaches the limit
+    expect(await tripsOf(() => gw.request("/api/login/", jsonLogin("sam", "x", ip)))).toBe(1); // locked
+    expect(await tripsOf(() => gw.request("/", { ip }))).toBe(0);
+    expect(await tripsOf(() => gw.request("/accounts/login/", { ip }))).toBe(0); // GET shows the form
+    expect(await tripsOf(() => gw.request("/api/login/", jsonLogin("sam", "x", "203.0.113.5")))).toBe(0);
+  });
+});
+
+describe("when Upstash fails (LOGIN_FAIL_MODE)", () => {
+  afterEach(async () => {
+    await bridge.fault({ mode: "none" });
+  });
+
+  for (const fault of [
+    { mode: "error", status: 500 },
+    { mode: "unauthorized" },
+    { mode: "delay", ms: 1500 },
+    { mode: "drop" },
+  ]) {
+    it(`answers login attempts 503 when closed and Upstash is ${fault.mode}`, async () => {
+      const gw = gatewayWith({ REDIS_TIMEOUT_MS: "300", LOGIN_FAIL_MODE: "closed" });
+      await bridge.fault(fault);
+      await origin.resetStats();
+      const res = await gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, nextIp()));
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("30");
+      expect((await origin.stats()).loginAttempts["/api/login/"] ?? 0).toBe(0);
+      // Ordinary traffic does not touch the store and keeps flowing.
+      expect((await gw.request("/", { ip: nextIp() })).status).toBe(200);
+    });
+  }
+
+  it("forwards login attempts uncounted when open", async () => {
+    const gw = gatewayWith({ REDIS_TIMEOUT_MS: "300", LOGIN_FAIL_MODE: "open" });
+    await bridge.fault({ mode: "error", status: 500 });
+    const res = await gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, nextIp()));
+    expect(res.status).toBe(200);
+  });
+
+  it("answers 503 with wrong credentials, and logs no token", async () => {
+    const lines: string[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+    try {
+      const gw = gatewayWith({ UPSTASH_REDIS_REST_TOKEN: "wrong-token-value-123" });
+      const res = await gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, nextIp()));
+      expect(res.status).toBe(503);
+      expect(lines.join("\n")).toContain('"reason":"unauthorized"');
+      expect(lines.join("\n")).not.toContain("wrong-token-value-123");
+    } finally {
+      console.error = original;
+    }
+  });
+
+  it("keeps a lockout made before the outage once Upstash answers again", async () => {
+    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "2", REDIS_TIMEOUT_MS: "300" });
+    const ip = nextIp();
+    await gw.request("/api/login/", jsonLogin("tom", "x", ip));
+    expect((await gw.request("/api/login/", jsonLogin("tom", "x", ip))).status).toBe(429);
+    await bridge.fault({ mode: "error", status: 500 });
+    expect((await gw.request("/api/login/", jsonLogin("tom", "x", ip))).status).toBe(503);
+    await bridge.fault({ mode: "none" });
+    expect((await gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, ip))).status).toBe(429);
+  });
+});

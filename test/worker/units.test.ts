@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { AddressList, parseAddress } from "../../src/client/address";
+import { lockoutKeysFor, normaliseUsername } from "../../src/lockout/keys";
+import { readLoginRequest } from "../../src/login/credentials";
+import { canonicalPath } from "../../src/login/routes";
+
+describe("addresses", () => {
+  it("canonicalises IPv6 and folds IPv4-mapped addresses", () => {
+    expect(parseAddress("2001:DB8:0:0::1")?.text).toBe("2001:db8::1");
+    expect(parseAddress("::ffff:192.0.2.1")?.text).toBe("192.0.2.1");
+    expect(parseAddress("192.0.2.1")?.version).toBe(4);
+    for (const bad of ["", "1.2.3", "01.2.3.4", "999.1.1.1", "zz::1", "1.2.3.4; drop"]) expect(parseAddress(bad)).toBeUndefined();
+  });
+
+  it("matches IPv4 and IPv6 CIDR ranges and exact addresses", () => {
+    const list = new AddressList(["10.0.0.0/8", "2001:db8::/32", "192.0.2.7", "::ffff:198.51.100.0/120"]);
+    const has = (ip: string) => list.has(parseAddress(ip)!);
+    expect(has("10.255.1.2")).toBe(true);
+    expect(has("11.0.0.1")).toBe(false);
+    expect(has("2001:db8:ffff::1")).toBe(true);
+    expect(has("2001:db9::1")).toBe(false);
+    expect(has("192.0.2.7")).toBe(true);
+    expect(has("192.0.2.8")).toBe(false);
+    expect(has("198.51.100.99")).toBe(true);
+    expect(has("::ffff:10.1.1.1")).toBe(true);
+  });
+
+  it("rejects bad rules", () => {
+    for (const bad of ["10.0.0.0/33", "10.0.0.0/", "x/8", "2001:db8::/129", "1.2.3.4/8/9"]) expect(() => new AddressList([bad])).toThrow(TypeError);
+  });
+});
+
+describe("usernames and keys", () => {
+  it("normalises usernames: trim, NFKC, case fold", () => {
+    expect(normaliseUsername(" Alice ", false)).toBe("alice");
+    expect(normaliseUsername("ＡＬＩＣＥ", false)).toBe("alice");
+    expect(normaliseUsername("Ǆ", false)).toBe("dž");
+    expect(normaliseUsername(" Alice ", true)).toBe("Alice");
+    expect(normaliseUsername(null, false)).toBe("");
+  });
+
+  const client = (username: string) => ({ address: parseAddress("192.0.2.1")!, username, userAgent: "ua" });
+
+  it("builds one key per counter", async () => {
+    expect(await lockoutKeysFor("p", [["ip_address"], ["username"]], client("a&b"))).toEqual([
+      "p:lockout:ip_address=192.0.2.1",
+      "p:lockout:username=a%26b",
+    ]);
+    expect(await lockoutKeysFor("p", [["ip_address", "username"]], client("a"))).toEqual(["p:lockout:ip_address=192.0.2.1&username=a"]);
+  });
+
+  it("binds an empty username's counter to the client's IP", async () => {
+    expect(await lockoutKeysFor("p", [["username"]], client(""))).toEqual(["p:lockout:ip_address=192.0.2.1&username="]);
+  });
+
+  it("digests very long usernames and user agents", async () => {
+    const [key] = await lockoutKeysFor("p", [["username"]], client("x".repeat(1000)));
+    expect(key).toMatch(/^p:lockout:username=sha256\.[0-9a-f]{32}$/);
+    const [ua] = await lockoutKeysFor("p", [["user_agent"]], client("a"));
+    expect(ua).toMatch(/^p:lockout:user_agent=[0-9a-f]{32}$/);
+  });
+});
+
+describe("login paths", () => {
+  it.each([
+    ["/accounts/login/", "/accounts/login"],
+    ["/accounts//login", "/accounts/login"],
+    ["/Accounts/%6Cogin/", "/accounts/login"],
+    ["/accounts/x/../login/", "/accounts/login"],
+    ["/accounts/%2E%2E/accounts/login", "/accounts/login"],
+    ["/accounts\\login", "/accounts/login"],
+    ["/%zz/", "/%zz"],
+  ])("canonicalises %s to %s", (input, output) => {
+    expect(canonicalPath(input)).toBe(output);
+  });
+});
+
+describe("reading login bodies", () => {
+  const post = (body: BodyInit | null, type?: string) =>
+    new Request("https://x/", { method: "POST", body, headers: type ? { "content-type": type } : {} });
+
+  it("reads form, JSON and +json bodies and keeps the exact bytes", async () => {
+    const form = await readLoginRequest(post("username=al%20ice&password=x", "application/x-www-form-urlencoded; charset=utf-8"), "username", 1024);
+    expect(form).toMatchObject({ ok: true, username: "al ice" });
+    expect(form.ok && new TextDecoder().decode(form.body!)).toBe("username=al%20ice&password=x");
+    expect(await readLoginRequest(post('{"email":"e@x"}', "application/vnd.api+json"), "email", 1024)).toMatchObject({ ok: true, username: "e@x" });
+    expect(await readLoginRequest(post('{"username":42}', "application/json"), "username", 1024)).toMatchObject({ ok: true, username: "42" });
+  });
+
+  it("treats an empty body as an attempt without a username", async () => {
+    expect(await readLoginRequest(post(null), "username", 1024)).toEqual({ ok: true, body: null, username: null });
+  });
+
+  it("refuses JSON that is not an object, and invalid UTF-8", async () => {
+    expect(await readLoginRequest(post("[1]", "application/json"), "username", 1024)).toMatchObject({ ok: false, status: 400 });
+    expect(await readLoginRequest(post(new Uint8Array([0x7b, 0xff, 0x7d]), "application/json"), "username", 1024)).toMatchObject({ ok: false, status: 400 });
+  });
+});

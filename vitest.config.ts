@@ -1,0 +1,52 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Two layers, as in the house style:
+ * - `node`: tools that run in Node (the Upstash bridge, the demo origin) driven by the real clients.
+ * - `worker`: the gateway itself inside workerd, against the real Redis (through the bridge) and a
+ *   real origin process, both started by `test/setup/global.ts`.
+ */
+export default defineConfig({
+  test: {
+    // The gateway logs one JSON line per decision; show them only for failing tests.
+    silent: "passed-only",
+    projects: [
+      {
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/setup/global.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ENVIRONMENT: "test",
+                ORIGIN_URL: inject<string>("originUrl"),
+                UPSTASH_REDIS_REST_URL: inject<string>("bridgeUrl"),
+                UPSTASH_REDIS_REST_TOKEN: inject<string>("bridgeToken"),
+                TEST_BRIDGE_URL: inject<string>("bridgeUrl"),
+                TEST_BRIDGE_TOKEN: inject<string>("bridgeToken"),
+                TEST_ORIGIN_URL: inject<string>("originUrl"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          globalSetup: ["test/setup/global.ts"],
+          testTimeout: 20_000,
+          // Round trips are counted at one shared bridge: files run one after another.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
