@@ -1,11 +1,18 @@
 /**
- * Worker entry. The configuration is parsed once per isolate, on the first request (a Worker's env
- * is only handed over with a request); a bad value answers 500 and logs which variable is wrong.
+ * Worker entry. The configuration is parsed once per isolate, on the first event (a Worker's env is
+ * only handed over with one); a bad value answers 500 and logs which variable is wrong.
  */
 import type { Hono } from "hono";
 import { createGateway } from "./app";
 import { ConfigError, parseConfig } from "./config";
 import { logEvent } from "./http/log";
+import { runMaintenance } from "./maintenance";
+import { type CounterStore, createStore } from "./store";
+
+interface Runtime {
+  readonly app: Hono;
+  readonly store: CounterStore;
+}
 
 function misconfigured(error: ConfigError): Response {
   logEvent("config_error", { variable: error.variable, message: error.message }, "error");
@@ -15,20 +22,33 @@ function misconfigured(error: ConfigError): Response {
   });
 }
 
-/** A Worker handler that builds the gateway from the first request's env and keeps it. */
+/** A Worker handler that builds the gateway from the first event's env and keeps it. */
 export function createWorker(): ExportedHandler<Env> {
-  let gateway: Hono | undefined;
+  let runtime: Runtime | undefined;
+  const build = (env: Env): Runtime => {
+    if (!runtime) {
+      const config = parseConfig(env as unknown as Record<string, unknown>);
+      const store = createStore(config.store);
+      runtime = { app: createGateway(config, store), store };
+    }
+    return runtime;
+  };
   return {
     async fetch(request, env, ctx) {
-      if (!gateway) {
-        try {
-          gateway = createGateway(parseConfig(env as unknown as Record<string, unknown>));
-        } catch (error) {
-          if (error instanceof ConfigError) return misconfigured(error);
-          throw error;
-        }
+      try {
+        return await build(env).app.fetch(request, env, ctx);
+      } catch (error) {
+        if (error instanceof ConfigError) return misconfigured(error);
+        throw error;
       }
-      return gateway.fetch(request, env, ctx);
+    },
+    async scheduled(_controller, env) {
+      try {
+        await runMaintenance(build(env).store);
+      } catch (error) {
+        if (error instanceof ConfigError) misconfigured(error);
+        else throw error;
+      }
     },
   };
 }

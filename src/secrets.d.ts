@@ -10,4 +10,6 @@ interface Env {
   AXES_LOCKOUT_URL?: string;
   AXES_COOLOFF_MESSAGE?: string;
   AXES_PERMALOCK_MESSAGE?: string;
+  DATABASE_URL?: string;
+  NEON_HTTP_ENDPOINT?: string;
 }

@@ -2,19 +2,25 @@
  * `npm run dev`: the gateway in `wrangler dev`, in front of the bundled demo origin (or ORIGIN_URL),
  * counting in the local Redis through the Upstash bridge when Redis answers, in memory otherwise.
  *
+ * When Postgres answers at DATABASE_URL, the fallback cache table is created (`npm run setup`) and
+ * reached through the Neon HTTP endpoint, as the Worker reaches Neon in production.
+ *
  * Environment: ORIGIN_URL (skip the demo origin), GATEWAY_PORT (8787), DEMO_ORIGIN_PORT (8078),
- * BRIDGE_PORT (8079), REDIS_URL (redis://127.0.0.1:6379). Upstash credentials in .dev.vars win over
- * the bridge.
+ * BRIDGE_PORT (8079), NEON_HTTP_PORT (8077), REDIS_URL (redis://127.0.0.1:6379), DATABASE_URL
+ * (postgresql://postgres@127.0.0.1:5432/test). Credentials in .dev.vars win over the local stores.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { type Bridge, startBridge } from "./bridge/server.ts";
 import { type DemoOrigin, startDemoOrigin } from "./demo-origin/server.ts";
+import { type NeonHttpServer, startNeonHttp } from "./neon-http/server.ts";
 
 const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8787);
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const databaseUrl = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
 
 /** The demo origin's JSON API and header-reporting route, on top of Django's form logins. */
 const DEMO_LOGIN_ROUTES = JSON.stringify([
@@ -37,32 +43,61 @@ async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
-/** Whether .dev.vars already names an Upstash database (the user's own). */
-function devVarsHaveUpstash(): boolean {
-  return existsSync(".dev.vars") && /^\s*UPSTASH_REDIS_REST_URL\s*=/m.test(readFileSync(".dev.vars", "utf8"));
+/** Whether .dev.vars already sets a variable (the user's own database). */
+function devVarsSet(name: string): boolean {
+  return existsSync(".dev.vars") && new RegExp(`^\\s*${name}\\s*=`, "m").test(readFileSync(".dev.vars", "utf8"));
 }
 
-const redisHost = (url: string) => {
+const hostOf = (url: string, defaultPort: number) => {
   const { hostname, port } = new URL(url);
-  return `${hostname}:${port || 6379}`;
+  return `${hostname}:${port || defaultPort}`;
 };
+
+/** Starts the Neon HTTP endpoint and creates the cache table; null when Postgres does not answer. */
+async function startPostgres(): Promise<NeonHttpServer | null> {
+  let neonHttp: NeonHttpServer;
+  try {
+    neonHttp = await startNeonHttp({ databaseUrl, port: Number(process.env.NEON_HTTP_PORT ?? 8077) });
+  } catch {
+    return null;
+  }
+  try {
+    await promisify(execFile)("tsx", ["tools/setup.ts", "--skip-redis-test", "--create-cache-table"], {
+      env: { ...process.env, DATABASE_URL: databaseUrl, NEON_HTTP_ENDPOINT: neonHttp.endpoint },
+    });
+    return neonHttp;
+  } catch {
+    await neonHttp.close();
+    return null;
+  }
+}
 
 async function main(): Promise<void> {
   const vars: Record<string, string> = { ENVIRONMENT: "development" };
   let storeLine: string;
   let bridge: Bridge | undefined;
   let origin: DemoOrigin | undefined;
+  let neonHttp: NeonHttpServer | null = null;
 
-  if (devVarsHaveUpstash()) {
+  if (devVarsSet("UPSTASH_REDIS_REST_URL")) {
     storeLine = "Upstash Redis from .dev.vars";
   } else if (await redisAnswers(redisUrl)) {
     const token = randomBytes(24).toString("base64url");
     bridge = await startBridge({ token, redisUrl, port: Number(process.env.BRIDGE_PORT ?? 8079) });
     vars.UPSTASH_REDIS_REST_URL = bridge.url;
     vars.UPSTASH_REDIS_REST_TOKEN = token;
-    storeLine = `Redis at ${redisHost(redisUrl)} through the local Upstash bridge on ${bridge.url}`;
+    storeLine = `Redis at ${hostOf(redisUrl, 6379)} through the local Upstash bridge on ${bridge.url}`;
   } else {
-    storeLine = `in memory (no Redis answered at ${redisHost(redisUrl)}; counters vanish on restart)`;
+    storeLine = `in memory (no Redis answered at ${hostOf(redisUrl, 6379)}; counters vanish on restart)`;
+  }
+
+  let fallbackLine = "none (no Postgres answered; set DATABASE_URL)";
+  if (devVarsSet("DATABASE_URL")) {
+    fallbackLine = "Postgres from .dev.vars";
+  } else if ((neonHttp = await startPostgres())) {
+    vars.DATABASE_URL = databaseUrl;
+    vars.NEON_HTTP_ENDPOINT = neonHttp.endpoint;
+    fallbackLine = `Postgres at ${hostOf(databaseUrl, 5432)} through the local Neon HTTP endpoint on ${neonHttp.url}`;
   }
 
   let originLine: string;
@@ -90,7 +125,7 @@ async function main(): Promise<void> {
         announced = true;
         out.write(
           `\n  Gateway   http://127.0.0.1:${gatewayPort}/  (open http://127.0.0.1:${gatewayPort}/accounts/login/ in a browser)\n` +
-            `  Origin    ${originLine}\n  Counters  ${storeLine}\n\n`,
+            `  Origin    ${originLine}\n  Counters  ${storeLine}\n  Fallback  ${fallbackLine}\n\n`,
         );
       }
     }
@@ -100,7 +135,7 @@ async function main(): Promise<void> {
 
   const stop = async (code: number) => {
     wrangler.kill("SIGTERM");
-    await Promise.allSettled([bridge?.close(), origin?.close()]);
+    await Promise.allSettled([bridge?.close(), origin?.close(), neonHttp?.close()]);
     process.exit(code);
   };
   process.on("SIGINT", () => void stop(0));

@@ -18,7 +18,7 @@ export type Admission =
   /** Refused at the edge; the origin never sees it. */
   | { readonly kind: "locked"; readonly failures: number; readonly retryAfterSeconds: number | null }
   /** Counted (reserved) and allowed through; settle it with the origin's outcome. */
-  | { readonly kind: "admitted"; readonly keys: readonly string[]; readonly failures: number };
+  | { readonly kind: "admitted"; readonly keys: readonly string[]; readonly counts: readonly number[]; readonly failures: number };
 
 /** What the policy says once the origin has answered. */
 export type Verdict =
@@ -67,9 +67,18 @@ export class LockoutPolicy {
     const keys = await this.keysFor(client);
     const reservation = await this.store.reserve(keys, this.rule(method));
     if (reservation.locked) {
+      await this.noteLockout(keys, reservation.counts, reservation.retryAfterSeconds);
       return { kind: "locked", failures: reservation.failures, retryAfterSeconds: reservation.retryAfterSeconds };
     }
-    return { kind: "admitted", keys, failures: reservation.failures };
+    return { kind: "admitted", keys, counts: reservation.counts, failures: reservation.failures };
+  }
+
+  /** Hands the counters at the limit to the store, which may keep a second copy of the lockout. */
+  private async noteLockout(keys: readonly string[], counts: readonly number[], retryAfterSeconds: number | null): Promise<void> {
+    if (!this.store.noteLockout) return;
+    const expiresAtMs = retryAfterSeconds === null ? null : Date.now() + retryAfterSeconds * 1000;
+    const locking = keys.flatMap((key, i) => ((counts[i] ?? 0) >= this.settings.failureLimit ? [{ key, count: counts[i]!, expiresAtMs }] : []));
+    if (locking.length > 0) await this.store.noteLockout(locking);
   }
 
   /**
@@ -82,7 +91,9 @@ export class LockoutPolicy {
     if (outcome === "failure") {
       const rule = this.rule(method);
       if (rule.lockOutAtFailure && admission.failures >= rule.limit) {
-        return { kind: "locked-out", failures: admission.failures, retryAfterSeconds: rule.ttlSeconds && Math.ceil(rule.ttlSeconds) };
+        const retryAfterSeconds = rule.ttlSeconds === null ? null : Math.ceil(rule.ttlSeconds);
+        await this.noteLockout(admission.keys, admission.counts, retryAfterSeconds);
+        return { kind: "locked-out", failures: admission.failures, retryAfterSeconds };
       }
       return { kind: "pass" };
     }

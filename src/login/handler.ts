@@ -25,7 +25,7 @@ export interface LoginAttempt {
 
 function storeDown(config: GatewayConfig, attempt: LoginAttempt, error: StoreError, stage: string): void {
   logEvent(
-    config.login.failMode === "open" ? "fail_open" : "fail_closed",
+    config.failMode.login === "open" ? "fail_open" : "fail_closed",
     { request_id: attempt.requestId, store: error.store, reason: error.reason, stage, path: attempt.route.path },
     "error",
   );
@@ -51,7 +51,7 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     storeDown(config, attempt, error, "admit");
-    if (config.login.failMode === "closed") {
+    if (config.failMode.login === "closed") {
       return gatewayErrorResponse(request, 503, "Service Unavailable", "login is temporarily unavailable; please try again shortly", { "retry-after": "30" });
     }
     admission = { kind: "exempt" };

@@ -24,6 +24,16 @@ export interface Reservation {
   readonly failures: number;
   /** Seconds until the lock lifts; null when it never lifts by itself or nothing is locked. */
   readonly retryAfterSeconds: number | null;
+  /** Each counter's value after this call, in the order of the keys given. */
+  readonly counts: readonly number[];
+}
+
+/** One counter as it stands, for copying between stores. */
+export interface CounterSnapshot {
+  readonly key: string;
+  readonly count: number;
+  /** Epoch milliseconds; null = never expires. */
+  readonly expiresAtMs: number | null;
 }
 
 /** Counters for lockouts, implemented once per store. */
@@ -40,6 +50,13 @@ export interface CounterStore {
   release(keys: readonly string[]): Promise<void>;
   /** Deletes the counters. */
   reset(keys: readonly string[]): Promise<void>;
+  /**
+   * Raises counters to at least the given values and expiries (never lowers them): how a lockout
+   * counted in one store is copied into another.
+   */
+  merge(counters: readonly CounterSnapshot[]): Promise<void>;
+  /** Told of every lockout; a store that keeps a second copy (the failover store) writes it there. */
+  noteLockout?(counters: readonly CounterSnapshot[]): Promise<void>;
 }
 
 /** A store call failed (down, timed out, refused credentials, answered an error). */
@@ -51,5 +68,24 @@ export class StoreError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Runs a store call and turns whatever its client threw into a StoreError whose message holds no
+ * key, username or credential. `unauthorized` matches the store's own wording for refused credentials.
+ */
+export async function asStoreError<T>(store: string, unauthorized: RegExp, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "";
+    const message = error instanceof Error ? error.message : String(error);
+    if (name === "TimeoutError" || name === "AbortError" || /aborted|timed? ?out/i.test(message)) {
+      throw new StoreError(store, "timeout", `${store} did not answer in time`);
+    }
+    if (unauthorized.test(message)) throw new StoreError(store, "unauthorized", `${store} refused the credentials`);
+    if (/^(UpstashError|NeonDbError)$/.test(name)) throw new StoreError(store, "error", `${store} answered an error`);
+    throw new StoreError(store, "unreachable", `${store} could not be reached`);
   }
 }

@@ -6,7 +6,7 @@ const upstash = { UPSTASH_REDIS_REST_URL: "https://example.upstash.io", UPSTASH_
 
 function configError(env: Record<string, unknown>): ConfigError {
   try {
-    parseConfig({ ...upstash, ...env });
+    parseConfig({ ...upstash, DATABASE_URL: "postgresql://u@db.example/neondb", ...env });
   } catch (error) {
     if (error instanceof ConfigError) return error;
     throw error;
@@ -31,7 +31,12 @@ describe("configuration", () => {
     });
     expect(config.login.routes.map((r) => r.path)).toEqual(["/accounts/login/", "/admin/login/"]);
     expect(config.login.routes[0]).toMatchObject({ methods: ["POST"], success: [302, 303], failure: [200], usernameField: "username" });
-    expect(config.store).toEqual({ kind: "upstash", url: upstash.UPSTASH_REDIS_REST_URL, token: "t", timeoutMs: 1000 });
+    expect(config.store).toEqual({
+      upstash: { url: upstash.UPSTASH_REDIS_REST_URL, token: "t", timeoutMs: 1000 },
+      postgres: null,
+      breaker: { failures: 2, cooldownMs: 10_000 },
+    });
+    expect(config.failMode).toEqual({ login: "closed", other: "open" });
     expect(config.keyPrefix).toBe("axes");
     expect(Object.isFrozen(config) && Object.isFrozen(config.lockout)).toBe(true);
   });
@@ -66,7 +71,13 @@ describe("configuration", () => {
     ["ORIGIN_URL", "ftp://origin", "http(s) URL"],
     ["ORIGIN_TIMEOUT", "30", "no unit"],
     ["FORWARDED_FOR", "prepend", "one of append, replace"],
-    ["LOGIN_FAIL_MODE", "maybe", "one of open, closed"],
+    ["FAIL_MODE", "maybe", "login=open|closed"],
+    ["FAIL_MODE", "login=closed,api=open", "login=open|closed"],
+    ["DATABASE_URL", "mysql://x", "postgresql:// URL"],
+    ["NEON_HTTP_ENDPOINT", "localhost:8077", "http(s) URL"],
+    ["DATABASE_TIMEOUT_MS", "1", "from 10"],
+    ["CIRCUIT_BREAKER_FAILURES", "0", "from 1"],
+    ["CIRCUIT_BREAKER_COOLDOWN", "10", "no unit"],
     ["REDIS_TIMEOUT_MS", "5", "from 10"],
     ["CACHE_KEY_PREFIX", "a b", "letters"],
   ])("refuses %s=%s, naming the variable and a valid example", (variable, value, problem) => {
@@ -83,7 +94,17 @@ describe("configuration", () => {
   it("refuses the in-memory store in production", () => {
     expect(() => parseConfig({ ENVIRONMENT: "production" })).toThrow(/UPSTASH_REDIS_REST_URL: is required when ENVIRONMENT=production/);
     expect(() => parseConfig({})).toThrow(ConfigError);
-    expect(parseConfig({ ENVIRONMENT: "development" }).store).toEqual({ kind: "memory" });
+    expect(parseConfig({ ENVIRONMENT: "development" }).store).toMatchObject({ upstash: null, postgres: null });
+    expect(parseConfig({ DATABASE_URL: "postgresql://u:p@db.example/neondb" }).store.postgres).toMatchObject({ timeoutMs: 2000, httpEndpoint: null });
+  });
+
+  it("reads FAIL_MODE as one mode or per kind", () => {
+    expect(parseConfig({ ...upstash, FAIL_MODE: "open" }).failMode).toEqual({ login: "open", other: "open" });
+    expect(parseConfig({ ...upstash, FAIL_MODE: "other=closed" }).failMode).toEqual({ login: "closed", other: "closed" });
+  });
+
+  it("never echoes DATABASE_URL, which is a secret", () => {
+    expect(configError({ DATABASE_URL: "mysql://root:hunter2@db" }).message).not.toContain("hunter2");
   });
 
   it("requires the Upstash URL and token together", () => {

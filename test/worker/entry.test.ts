@@ -3,7 +3,8 @@ import { env, exports } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createWorker } from "../../src/index";
-import { DEMO } from "./helpers";
+import { neon, neonConfig } from "@neondatabase/serverless";
+import { DEMO, postgres } from "./helpers";
 
 // Keys live under wrangler.toml's CACHE_KEY_PREFIX in the shared Redis: random clients keep runs apart.
 const randomIp = () => `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}::1`;
@@ -49,5 +50,16 @@ describe("the Worker entry with wrangler.toml settings", () => {
     } finally {
       console.error = original;
     }
+  });
+
+  it("sweeps expired rows from the Postgres cache table on the Cron Trigger", async () => {
+    neonConfig.fetchEndpoint = () => postgres.NEON_HTTP_ENDPOINT!;
+    const sql = neon(postgres.DATABASE_URL!);
+    const prefix = `cron-${crypto.randomUUID()}`;
+    await sql.query("INSERT INTO gateway_cache (key, count, expires_at) SELECT $1 || g, 1, now() - interval '1 second' FROM generate_series(1, 5) g", [prefix]);
+    const controller = { cron: "*/5 * * * *", scheduledTime: Date.now(), noRetry() {} } as ScheduledController;
+    await createWorker().scheduled!(controller, env as unknown as Env, createExecutionContext());
+    const rows = (await sql.query("SELECT count(*)::int AS n FROM gateway_cache WHERE key LIKE $1", [`${prefix}%`])) as { n: number }[];
+    expect(rows[0]?.n).toBe(0);
   });
 });

@@ -9,6 +9,10 @@ import { parseConfig } from "../../src/config";
 
 export const bindings = env as unknown as Record<string, string>;
 
+/** The Postgres fallback's settings; gateways get them only when a test asks (`gatewayWith(postgres)`). */
+export const postgres = { DATABASE_URL: bindings.DATABASE_URL, NEON_HTTP_ENDPOINT: bindings.NEON_HTTP_ENDPOINT };
+const { DATABASE_URL: _database, NEON_HTTP_ENDPOINT: _endpoint, ...upstashOnly } = bindings;
+
 let counter = 0;
 /** A fresh key prefix per gateway, so tests never share counters. */
 export const uniquePrefix = () => `t${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -36,7 +40,7 @@ export const JSON_ROUTES = JSON.stringify([
 /** Builds a gateway from the Worker's bindings plus `overrides` (strings as in wrangler vars / secrets). */
 export function gatewayWith(overrides: Record<string, unknown> = {}): TestGateway {
   const prefix = uniquePrefix();
-  const config = parseConfig({ ...bindings, CACHE_KEY_PREFIX: prefix, LOGIN_ROUTES: JSON_ROUTES, ...overrides });
+  const config = parseConfig({ ...upstashOnly, CACHE_KEY_PREFIX: prefix, LOGIN_ROUTES: JSON_ROUTES, ...overrides });
   const app = createGateway(config);
   return {
     app,
@@ -77,6 +81,14 @@ export const bridge = {
   resetStats: () => tool(bindings.TEST_BRIDGE_URL!, bindings.TEST_BRIDGE_TOKEN!, "/__bridge/stats/reset", { method: "POST" }),
   fault: (fault: Record<string, unknown>) =>
     tool(bindings.TEST_BRIDGE_URL!, bindings.TEST_BRIDGE_TOKEN!, "/__bridge/fault", { method: "POST", body: JSON.stringify(fault) }),
+};
+
+/** The Neon HTTP endpoint's counters and fault switch (Postgres "down" without stopping it). */
+export const neonHttp = {
+  stats: async () => (await (await fetch(`${bindings.TEST_NEON_HTTP_URL}/__neon/stats`)).json()) as { requests: number; statements: number },
+  resetStats: () => fetch(`${bindings.TEST_NEON_HTTP_URL}/__neon/stats/reset`, { method: "POST" }),
+  fault: (fault: Record<string, unknown>) =>
+    fetch(`${bindings.TEST_NEON_HTTP_URL}/__neon/fault`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(fault) }),
 };
 
 /** The demo origin's counters: what actually reached the origin. */

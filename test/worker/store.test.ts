@@ -39,7 +39,7 @@ describe("store round trips per request kind, counted at the bridge", () => {
   });
 });
 
-describe("when Upstash fails (LOGIN_FAIL_MODE)", () => {
+describe("when Upstash fails (FAIL_MODE)", () => {
   afterEach(async () => {
     await bridge.fault({ mode: "none" });
   });
@@ -51,7 +51,7 @@ describe("when Upstash fails (LOGIN_FAIL_MODE)", () => {
     { mode: "drop" },
   ]) {
     it(`answers login attempts 503 when closed and Upstash is ${fault.mode}`, async () => {
-      const gw = gatewayWith({ REDIS_TIMEOUT_MS: "300", LOGIN_FAIL_MODE: "closed" });
+      const gw = gatewayWith({ REDIS_TIMEOUT_MS: "300", FAIL_MODE: "login=closed" });
       await bridge.fault(fault);
       await origin.resetStats();
       const res = await gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, nextIp()));
@@ -64,7 +64,7 @@ describe("when Upstash fails (LOGIN_FAIL_MODE)", () => {
   }
 
   it("forwards login attempts uncounted when open", async () => {
-    const gw = gatewayWith({ REDIS_TIMEOUT_MS: "300", LOGIN_FAIL_MODE: "open" });
+    const gw = gatewayWith({ REDIS_TIMEOUT_MS: "300", FAIL_MODE: "login=open,other=open" });
     await bridge.fault({ mode: "error", status: 500 });
     const res = await gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, nextIp()));
     expect(res.status).toBe(200);

@@ -3,7 +3,7 @@
  * warning about LocMemCache, it is refused when ENVIRONMENT=production: each Worker isolate would
  * count on its own, so an attacker spread over isolates would get many times the limit.
  */
-import type { CounterRule, CounterStore, Reservation } from "../contract";
+import type { CounterRule, CounterSnapshot, CounterStore, Reservation } from "../contract";
 
 interface Counter {
   count: number;
@@ -28,29 +28,31 @@ export class MemoryStore implements CounterStore {
   }
 
   async reserve(keys: readonly string[], rule: CounterRule): Promise<Reservation> {
-    const current = Math.max(0, ...keys.map((key) => this.live(key)?.count ?? 0));
+    const before = keys.map((key) => this.live(key)?.count ?? 0);
+    const current = Math.max(0, ...before);
     const locked = rule.lockOutAtFailure && current >= rule.limit;
     if (locked && !rule.countWhileLocked) {
       let retryAt = 0;
       for (const key of keys) {
         const counter = this.live(key);
         if (counter && counter.count >= rule.limit) {
-          if (counter.expiresAt === null) return { locked, failures: current, retryAfterSeconds: null };
+          if (counter.expiresAt === null) return { locked, failures: current, retryAfterSeconds: null, counts: before };
           retryAt = Math.max(retryAt, counter.expiresAt);
         }
       }
-      return { locked, failures: current, retryAfterSeconds: Math.max(1, Math.ceil((retryAt - this.now()) / 1000)) };
+      const retryAfterSeconds = Math.max(1, Math.ceil((retryAt - this.now()) / 1000));
+      return { locked, failures: current, retryAfterSeconds, counts: before };
     }
     const expiresAt = rule.ttlSeconds === null ? null : this.now() + rule.ttlSeconds * 1000;
-    let failures = 0;
-    for (const key of keys) {
+    const counts = keys.map((key) => {
       const counter = this.live(key) ?? { count: 0, expiresAt };
       counter.count += 1;
-      if (expiresAt !== null) counter.expiresAt = expiresAt;
+      counter.expiresAt = expiresAt;
       this.counters.set(key, counter);
-      failures = Math.max(failures, counter.count);
-    }
-    return { locked, failures, retryAfterSeconds: locked && rule.ttlSeconds !== null ? Math.ceil(rule.ttlSeconds) : null };
+      return counter.count;
+    });
+    const retryAfterSeconds = locked && rule.ttlSeconds !== null ? Math.ceil(rule.ttlSeconds) : null;
+    return { locked, failures: Math.max(...counts), retryAfterSeconds, counts };
   }
 
   async release(keys: readonly string[]): Promise<void> {
@@ -64,5 +66,17 @@ export class MemoryStore implements CounterStore {
 
   async reset(keys: readonly string[]): Promise<void> {
     for (const key of keys) this.counters.delete(key);
+  }
+
+  async merge(counters: readonly CounterSnapshot[]): Promise<void> {
+    for (const { key, count, expiresAtMs } of counters) {
+      const counter = this.live(key);
+      if (!counter) {
+        this.counters.set(key, { count, expiresAt: expiresAtMs });
+        continue;
+      }
+      counter.count = Math.max(counter.count, count);
+      if (counter.expiresAt !== null) counter.expiresAt = expiresAtMs === null ? null : Math.max(counter.expiresAt, expiresAtMs);
+    }
   }
 }

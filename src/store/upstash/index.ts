@@ -5,8 +5,8 @@
  * call is reported as a StoreError and the gateway's fail mode decides.
  */
 import { Redis } from "@upstash/redis/cloudflare";
-import { type CounterRule, type CounterStore, type Reservation, StoreError } from "../contract";
-import { RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
+import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, asStoreError } from "../contract";
+import { MERGE_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
 
 /** The narrow part of the Redis client this store uses, so tests and wrappers stay honest. */
 export type UpstashClient = Pick<Redis, "createScript" | "del">;
@@ -16,20 +16,6 @@ export interface UpstashStoreOptions {
   readonly token: string;
   /** Per-call timeout; the call is abandoned (not retried) after it. */
   readonly timeoutMs: number;
-}
-
-/** Maps whatever the SDK threw to a StoreError whose message holds no key, username or credential. */
-function storeError(error: unknown): StoreError {
-  const name = error instanceof Error ? error.name : "";
-  const message = error instanceof Error ? error.message : String(error);
-  if (name === "TimeoutError" || name === "AbortError" || /aborted|timed? ?out/i.test(message)) {
-    return new StoreError("upstash", "timeout", "Upstash did not answer in time");
-  }
-  if (/unauthori[sz]ed|WRONGPASS|invalid token|NOAUTH/i.test(message)) {
-    return new StoreError("upstash", "unauthorized", "Upstash refused the credentials");
-  }
-  if (name === "UpstashError") return new StoreError("upstash", "error", "Upstash answered an error");
-  return new StoreError("upstash", "unreachable", "Upstash could not be reached");
 }
 
 /** Builds the Upstash client the way counting needs it: no retries, a fresh timeout per request. */
@@ -50,10 +36,16 @@ export class UpstashStore implements CounterStore {
   readonly kind = "upstash";
   private readonly reserveScript;
   private readonly releaseScript;
+  private readonly mergeScript;
 
   constructor(private readonly redis: UpstashClient) {
-    this.reserveScript = redis.createScript<[number, number, number]>(RESERVE_SCRIPT);
+    this.reserveScript = redis.createScript<number[]>(RESERVE_SCRIPT);
     this.releaseScript = redis.createScript<number>(RELEASE_SCRIPT);
+    this.mergeScript = redis.createScript<number>(MERGE_SCRIPT);
+  }
+
+  private run<T>(call: () => Promise<T>): Promise<T> {
+    return asStoreError("upstash", /unauthori[sz]ed|WRONGPASS|invalid token|NOAUTH/i, call);
   }
 
   async reserve(keys: readonly string[], rule: CounterRule): Promise<Reservation> {
@@ -63,32 +55,26 @@ export class UpstashStore implements CounterStore {
       rule.lockOutAtFailure ? "1" : "0",
       rule.countWhileLocked ? "1" : "0",
     ];
-    try {
-      const [locked, failures, retryMs] = await this.reserveScript.exec([...keys], args);
-      return {
-        locked: locked === 1,
-        failures,
-        retryAfterSeconds: locked === 1 && retryMs >= 0 ? Math.max(1, Math.ceil(retryMs / 1000)) : null,
-      };
-    } catch (error) {
-      throw storeError(error);
-    }
+    const [locked = 0, retryMs = -1, ...counts] = await this.run(() => this.reserveScript.exec([...keys], args));
+    return {
+      locked: locked === 1,
+      failures: Math.max(0, ...counts),
+      retryAfterSeconds: locked === 1 && retryMs >= 0 ? Math.max(1, Math.ceil(retryMs / 1000)) : null,
+      counts,
+    };
   }
 
   async release(keys: readonly string[]): Promise<void> {
-    try {
-      await this.releaseScript.exec([...keys], []);
-    } catch (error) {
-      throw storeError(error);
-    }
+    await this.run(() => this.releaseScript.exec([...keys], []));
   }
 
   async reset(keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
-    try {
-      await this.redis.del(...keys);
-    } catch (error) {
-      throw storeError(error);
-    }
+    if (keys.length > 0) await this.run(() => this.redis.del(...keys));
+  }
+
+  async merge(counters: readonly CounterSnapshot[]): Promise<void> {
+    if (counters.length === 0) return;
+    const args = counters.flatMap(({ count, expiresAtMs }) => [String(count), String(expiresAtMs === null ? 0 : Math.ceil(expiresAtMs))]);
+    await this.run(() => this.mergeScript.exec(counters.map((c) => c.key), args));
   }
 }

@@ -7,7 +7,7 @@
 
 /**
  * KEYS: counters. ARGV: limit, ttl in ms (0 = never expires), lock (1/0), count while locked (1/0).
- * Returns { locked 1/0, highest count, ms until the lock lifts or -1 (none / never) }.
+ * Returns { locked 1/0, ms until the lock lifts or -1 (none / never), count of each key... }.
  */
 export const RESERVE_SCRIPT = `
 local limit = tonumber(ARGV[1])
@@ -24,20 +24,18 @@ if locked and ARGV[4] ~= "1" then
   for i, key in ipairs(KEYS) do
     if counts[i] >= limit then
       local left = redis.call("PTTL", key)
-      if left < 0 then return {1, current, -1} end
+      if left < 0 then retry = -1 break end
       if left > retry then retry = left end
     end
   end
-  return {1, current, retry}
+  return {1, retry, unpack(counts)}
 end
-local top = 0
-for _, key in ipairs(KEYS) do
-  local n = redis.call("INCR", key)
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call("INCR", key)
   if ttl > 0 then redis.call("PEXPIRE", key, ttl) end
-  if n > top then top = n end
 end
-if locked and ttl > 0 then return {1, top, ttl} end
-return {locked and 1 or 0, top, -1}
+if locked and ttl > 0 then return {1, ttl, unpack(counts)} end
+return {locked and 1 or 0, -1, unpack(counts)}
 `.trim();
 
 /** KEYS: counters. Takes back one reserved attempt from each; a counter reaching zero is deleted. */
@@ -45,6 +43,30 @@ export const RELEASE_SCRIPT = `
 for _, key in ipairs(KEYS) do
   local n = tonumber(redis.call("GET", key) or "0") or 0
   if n > 1 then redis.call("DECR", key) elseif n == 1 then redis.call("DEL", key) end
+end
+return 0
+`.trim();
+
+/**
+ * KEYS: counters. ARGV: count and expiry (epoch ms, 0 = never) per key. Raises each counter to at
+ * least that count and its expiry to at least that time; never lowers either.
+ */
+export const MERGE_SCRIPT = `
+local time = redis.call("TIME")
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+for i, key in ipairs(KEYS) do
+  local count = tonumber(ARGV[2 * i - 1])
+  local expires = tonumber(ARGV[2 * i])
+  if expires == 0 or expires > now then
+    local current = tonumber(redis.call("GET", key) or "0") or 0
+    local left = redis.call("PTTL", key)
+    if count > current then redis.call("SET", key, count, "KEEPTTL") end
+    if expires == 0 then
+      redis.call("PERSIST", key)
+    elseif left == -2 or (left >= 0 and now + left < expires) then
+      redis.call("PEXPIREAT", key, expires)
+    end
+  end
 end
 return 0
 `.trim();

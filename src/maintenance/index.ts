@@ -1,0 +1,35 @@
+/**
+ * The Cron Trigger's work (schedule in wrangler.toml): delete expired rows from the Postgres cache
+ * table, bounded per run, and copy recent Postgres counters into Upstash, so a lock counted on
+ * Postgres by an isolate that never saw Upstash come back still reaches Upstash.
+ */
+import { logEvent } from "../http/log";
+import type { CounterStore } from "../store";
+import { StoreError } from "../store/contract";
+import { FailoverStore } from "../store/failover";
+import { PostgresStore } from "../store/postgres";
+
+/** How far back the cron's copy-back looks; longer than the schedule's interval. */
+const COPY_BACK_WINDOW_MS = 15 * 60_000;
+
+export async function runMaintenance(store: CounterStore, now: number = Date.now()): Promise<void> {
+  const postgres = store instanceof FailoverStore ? store.fallback : store instanceof PostgresStore ? store : null;
+  if (postgres === null) return;
+  try {
+    const swept = await postgres.sweepExpired();
+    logEvent("cache_swept", { store: "postgres", rows: swept });
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    logEvent("cache_sweep_failed", { store: "postgres", reason: error.reason }, "error");
+  }
+  if (store instanceof FailoverStore && store.breaker.state === "closed") {
+    try {
+      const counters = await postgres.changedSince(now - COPY_BACK_WINDOW_MS, 10_000);
+      await store.primary.merge(counters);
+      logEvent("copy_back", { counters: counters.length, trigger: "cron" });
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      logEvent("copy_back_failed", { store: error.store, reason: error.reason, trigger: "cron" }, "error");
+    }
+  }
+}

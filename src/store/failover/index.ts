@@ -1,0 +1,104 @@
+/**
+ * Upstash first, Postgres when Upstash fails, with no lockout lost in either direction:
+ * - every lockout counted in Upstash is also written to Postgres (`noteLockout`), so a client locked
+ *   before an outage is still locked on Postgres during it;
+ * - when the circuit half-opens, the probe first copies what Postgres counted since the outage began
+ *   back into Upstash (`merge` never lowers a counter), so locks made during the outage still hold;
+ * - resets go to both stores, so an admin reset is not undone by the copy-back.
+ * Failover happens per call, inside the same request. When both fail, the StoreError reaches the
+ * caller, whose FAIL_MODE decides.
+ */
+import { logEvent } from "../../http/log";
+import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, StoreError } from "../contract";
+import type { PostgresStore } from "../postgres";
+import type { CircuitBreaker } from "./breaker";
+
+/** How far before the recorded outage start the copy-back looks, for clock skew and in-flight writes. */
+const COPY_BACK_MARGIN_MS = 60_000;
+const COPY_BACK_LIMIT = 10_000;
+/** Per-isolate memory of mirrored lockouts, so a flood on one locked key does not write Postgres each time. */
+const MIRROR_MEMORY = 10_000;
+
+export class FailoverStore implements CounterStore {
+  readonly kind = "upstash+postgres";
+  private readonly mirroredAt = new Map<string, number>();
+
+  constructor(
+    readonly primary: CounterStore,
+    readonly fallback: PostgresStore,
+    readonly breaker: CircuitBreaker,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Copies what Postgres counted during the outage into the primary; doubles as the half-open probe. */
+  private async copyBack(): Promise<void> {
+    const since = (this.breaker.outageStartedAt ?? this.now()) - COPY_BACK_MARGIN_MS;
+    let counters: CounterSnapshot[] = [];
+    try {
+      counters = await this.fallback.changedSince(since, COPY_BACK_LIMIT);
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      logEvent("copy_back_skipped", { reason: error.reason, store: "postgres" }, "warn");
+    }
+    await this.primary.merge(counters);
+    logEvent("copy_back", { counters: counters.length });
+  }
+
+  private async withFailover<T>(operation: string, onPrimary: () => Promise<T>, onFallback: () => Promise<T>): Promise<T> {
+    const gate = this.breaker.gate();
+    if (gate !== "fallback") {
+      try {
+        if (gate === "probe") await this.copyBack();
+        const result = await onPrimary();
+        if (this.breaker.succeeded()) logEvent("circuit_closed", { store: this.primary.kind }, "warn");
+        return result;
+      } catch (error) {
+        if (!(error instanceof StoreError)) throw error;
+        const opened = this.breaker.failed();
+        logEvent("failover", { operation, from: error.store, to: this.fallback.kind, reason: error.reason, circuit: this.breaker.state }, "error");
+        if (opened) logEvent("circuit_open", { store: this.primary.kind, reason: error.reason }, "error");
+      }
+    }
+    return onFallback();
+  }
+
+  reserve(keys: readonly string[], rule: CounterRule): Promise<Reservation> {
+    return this.withFailover("reserve", () => this.primary.reserve(keys, rule), () => this.fallback.reserve(keys, rule));
+  }
+
+  release(keys: readonly string[]): Promise<void> {
+    return this.withFailover("release", () => this.primary.release(keys), () => this.fallback.release(keys));
+  }
+
+  async reset(keys: readonly string[]): Promise<void> {
+    const [primary, fallback] = await Promise.allSettled([
+      this.withFailover("reset", () => this.primary.reset(keys), () => Promise.resolve()),
+      this.fallback.reset(keys),
+    ]);
+    if (primary.status === "rejected" && fallback.status === "rejected") throw fallback.reason;
+  }
+
+  merge(counters: readonly CounterSnapshot[]): Promise<void> {
+    return this.withFailover("merge", () => this.primary.merge(counters), () => this.fallback.merge(counters));
+  }
+
+  /** Writes a lockout counted in the primary to Postgres too (at most every tenth of its lifetime per key). */
+  async noteLockout(counters: readonly CounterSnapshot[]): Promise<void> {
+    if (this.breaker.state !== "closed") return; // counted on Postgres already
+    const now = this.now();
+    const due = counters.filter((c) => {
+      const last = this.mirroredAt.get(c.key);
+      const interval = c.expiresAtMs === null ? Number.POSITIVE_INFINITY : Math.max(1000, (c.expiresAtMs - now) / 10);
+      return last === undefined || now - last >= interval;
+    });
+    if (due.length === 0) return;
+    try {
+      await this.fallback.merge(due);
+      if (this.mirroredAt.size > MIRROR_MEMORY) this.mirroredAt.clear();
+      for (const c of due) this.mirroredAt.set(c.key, now);
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      logEvent("lockout_mirror_failed", { store: "postgres", reason: error.reason }, "error");
+    }
+  }
+}
