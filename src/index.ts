@@ -7,7 +7,7 @@ import { createGateway } from "./app";
 import { ConfigError, parseConfig } from "./config";
 import { logEvent } from "./http/log";
 import { runMaintenance } from "./maintenance";
-import { type CounterStore, createStore } from "./store";
+import { type CounterStore, createStores } from "./store";
 
 interface Runtime {
   readonly app: Hono;
@@ -28,8 +28,8 @@ export function createWorker(): ExportedHandler<Env> {
   const build = (env: Env): Runtime => {
     if (!runtime) {
       const config = parseConfig(env as unknown as Record<string, unknown>);
-      const store = createStore(config.store);
-      runtime = { app: createGateway(config, store), store };
+      const stores = createStores(config.store);
+      runtime = { app: createGateway(config, stores), store: stores.store };
     }
     return runtime;
   };

@@ -6,6 +6,8 @@ import { AddressList } from "../client/address";
 import { type LoginRoute, parseLoginRoutes } from "../login/routes";
 import { type LockoutSettings, parseLockoutSettings } from "../lockout/settings";
 import type { OriginSettings } from "../proxy";
+import type { RateLimitSettings } from "../ratelimit";
+import { parseHeaderStyle, parseRateLimits } from "../ratelimit/policies";
 import { parseDurationSeconds } from "./duration";
 import { ConfigError, type RawEnv, readChoice, readInteger, readList, readText } from "./read";
 
@@ -35,6 +37,7 @@ export interface GatewayConfig {
     readonly maxBodyBytes: number;
   };
   readonly failMode: FailModes;
+  readonly rateLimits: RateLimitSettings;
   readonly lockout: LockoutSettings;
   readonly whitelist: AddressList;
   readonly blacklist: AddressList;
@@ -150,6 +153,7 @@ export function parseConfig(env: RawEnv): GatewayConfig {
       maxBodyBytes: readInteger(env, "LOGIN_MAX_BODY_BYTES", 65_536, { min: 1024, max: 10_485_760, example: "65536" }),
     }),
     failMode: parseFailModes(env),
+    rateLimits: Object.freeze({ policies: parseRateLimits(env), headers: parseHeaderStyle(env) }),
     lockout: parseLockoutSettings(env),
     whitelist: parseAddressList(env, "AXES_WHITELIST_IPS"),
     blacklist: parseAddressList(env, "AXES_BLACKLIST_IPS"),

@@ -28,6 +28,13 @@ export interface Reservation {
   readonly counts: readonly number[];
 }
 
+/** A fixed window's count after a hit. */
+export interface WindowCount {
+  readonly count: number;
+  /** Epoch milliseconds when the window (and its counter) ends. */
+  readonly resetAtMs: number;
+}
+
 /** One counter as it stands, for copying between stores. */
 export interface CounterSnapshot {
   readonly key: string;
@@ -55,6 +62,11 @@ export interface CounterStore {
    * counted in one store is copied into another.
    */
   merge(counters: readonly CounterSnapshot[]): Promise<void>;
+  /**
+   * A fixed-window hit: adds one to the counter of the current window (created with the window's
+   * expiry) and answers its value. The rate limiter's fallback when Upstash cannot run its algorithm.
+   */
+  consume(key: string, windowSeconds: number): Promise<WindowCount>;
   /** Told of every lockout; a store that keeps a second copy (the failover store) writes it there. */
   noteLockout?(counters: readonly CounterSnapshot[]): Promise<void>;
 }

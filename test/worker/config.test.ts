@@ -138,3 +138,27 @@ describe("durations", () => {
     expect(isoDuration(86400)).toBe("P1D");
   });
 });
+
+describe("RATE_LIMITS", () => {
+  const base = { UPSTASH_REDIS_REST_URL: "https://example.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" };
+  it("reads policies with defaults", () => {
+    const [policy] = parseConfig({ ...base, RATE_LIMITS: '[{"name":"api","path":"/api/","limit":100,"window":"1m"}]' }).rateLimits.policies;
+    expect(policy).toMatchObject({ name: "api", algorithm: "sliding-window", limit: 100, windowSeconds: 60, refill: 100, key: [{ kind: "ip" }], shadow: false, methods: null });
+    expect(policy!.matches("/api")).toBe(true);
+    expect(policy!.matches("/api/x")).toBe(true);
+    expect(policy!.matches("/apix")).toBe(false);
+  });
+
+  it.each([
+    ['[{"path":"/","limit":1,"window":"1m"}]', '"name"'],
+    ['[{"name":"a","path":"/","limit":0,"window":"1m"}]', '"limit"'],
+    ['[{"name":"a","path":"/","limit":1,"window":"60"}]', "no unit"],
+    ['[{"name":"a","path":"/","limit":1,"window":"1m","algorithm":"leaky"}]', '"algorithm"'],
+    ['[{"name":"a","path":"/","limit":1,"window":"1m","refill":2}]', "token-bucket"],
+    ['[{"name":"a","path":"/","limit":1,"window":"1m","key":["cookie:x"]}]', "key part"],
+    ['[{"name":"a","path":"/","limit":1,"window":"1m"},{"name":"a","path":"/x","limit":1,"window":"1m"}]', 'two policies are named "a"'],
+    ['{"name":"a"}', "JSON list"],
+  ])("refuses %s", (value, problem) => {
+    expect(() => parseConfig({ ...base, RATE_LIMITS: value })).toThrow(problem);
+  });
+});

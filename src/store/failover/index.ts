@@ -9,7 +9,7 @@
  * caller, whose FAIL_MODE decides.
  */
 import { logEvent } from "../../http/log";
-import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, StoreError } from "../contract";
+import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, StoreError, type WindowCount } from "../contract";
 import type { PostgresStore } from "../postgres";
 import type { CircuitBreaker } from "./breaker";
 
@@ -44,7 +44,11 @@ export class FailoverStore implements CounterStore {
     logEvent("copy_back", { counters: counters.length });
   }
 
-  private async withFailover<T>(operation: string, onPrimary: () => Promise<T>, onFallback: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `onPrimary` unless the circuit is open, and `onFallback` when it is or when the primary
+   * fails. Public so that the rate limiter's Upstash calls share the breaker and the copy-back.
+   */
+  async withFailover<T>(operation: string, onPrimary: () => Promise<T>, onFallback: () => Promise<T>): Promise<T> {
     const gate = this.breaker.gate();
     if (gate !== "fallback") {
       try {
@@ -80,6 +84,10 @@ export class FailoverStore implements CounterStore {
 
   merge(counters: readonly CounterSnapshot[]): Promise<void> {
     return this.withFailover("merge", () => this.primary.merge(counters), () => this.fallback.merge(counters));
+  }
+
+  consume(key: string, windowSeconds: number): Promise<WindowCount> {
+    return this.withFailover("consume", () => this.primary.consume(key, windowSeconds), () => this.fallback.consume(key, windowSeconds));
   }
 
   /** Writes a lockout counted in the primary to Postgres too (at most every tenth of its lifetime per key). */

@@ -3,7 +3,7 @@
  * warning about LocMemCache, it is refused when ENVIRONMENT=production: each Worker isolate would
  * count on its own, so an attacker spread over isolates would get many times the limit.
  */
-import type { CounterRule, CounterSnapshot, CounterStore, Reservation } from "../contract";
+import type { CounterRule, CounterSnapshot, CounterStore, Reservation, WindowCount } from "../contract";
 
 interface Counter {
   count: number;
@@ -78,5 +78,12 @@ export class MemoryStore implements CounterStore {
       counter.count = Math.max(counter.count, count);
       if (counter.expiresAt !== null) counter.expiresAt = expiresAtMs === null ? null : Math.max(counter.expiresAt, expiresAtMs);
     }
+  }
+
+  async consume(key: string, windowSeconds: number): Promise<WindowCount> {
+    const counter = this.live(key) ?? { count: 0, expiresAt: this.now() + windowSeconds * 1000 };
+    counter.count += 1;
+    this.counters.set(key, counter);
+    return { count: counter.count, resetAtMs: counter.expiresAt! };
   }
 }

@@ -6,9 +6,9 @@
 import { neon, neonConfig, type NeonQueryFunction } from "@neondatabase/serverless";
 import { inArray, lt, sql as raw } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-http";
-import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, asStoreError } from "../contract";
+import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, type WindowCount, asStoreError } from "../contract";
 import { gatewayCache } from "./schema";
-import { CHANGED_SINCE, LOCK_KEYS, MERGE, RELEASE, RESERVE } from "./statements";
+import { CHANGED_SINCE, CONSUME, LOCK_KEYS, MERGE, RELEASE, RESERVE } from "./statements";
 
 export type SqlClient = NeonQueryFunction<false, false>;
 
@@ -79,7 +79,12 @@ export class PostgresStore implements CounterStore {
     await this.run(() => this.sql.query(MERGE, params, this.options()));
   }
 
-  /** Live counters written since `sinceMs` (at most `limit`), to copy back into Upstash after an outage. */
+  async consume(key: string, windowSeconds: number): Promise<WindowCount> {
+    const rows = (await this.run(() => this.sql.query(CONSUME, [key, windowSeconds], this.options()))) as { count: number; reset_ms: number }[];
+    return { count: rows[0]!.count, resetAtMs: rows[0]!.reset_ms };
+  }
+
+  /** Live lockout counters written since `sinceMs` (at most `limit`), to copy back into Upstash after an outage. */
   async changedSince(sinceMs: number, limit: number): Promise<CounterSnapshot[]> {
     const rows = (await this.run(() => this.sql.query(CHANGED_SINCE, [sinceMs, limit], this.options()))) as {
       key: string;

@@ -59,10 +59,21 @@ ON CONFLICT (key) DO UPDATE SET
     ELSE greatest(c.expires_at, excluded.expires_at) END,
   updated_at = now()`;
 
-/** $1 since (epoch ms), $2 limit. Live counters written since then, oldest first. */
+/** $1 since (epoch ms), $2 limit. Live lockout counters written since then, oldest first. */
 export const CHANGED_SINCE = `
 SELECT key, count, ceil(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms
 FROM gateway_cache
 WHERE updated_at >= to_timestamp($1 / 1000.0) AND count > 0 AND (expires_at IS NULL OR expires_at > now())
+  AND position(':lockout:' IN key) > 0
 ORDER BY updated_at
 LIMIT $2`;
+
+/** $1 key, $2 window in seconds. A fixed-window hit: restarts an expired window, otherwise adds one. */
+export const CONSUME = `
+INSERT INTO gateway_cache AS c (key, count, expires_at, updated_at)
+VALUES ($1, 1, now() + make_interval(secs => $2::float8), now())
+ON CONFLICT (key) DO UPDATE SET
+  count = CASE WHEN c.expires_at <= now() THEN 1 ELSE c.count + 1 END,
+  expires_at = CASE WHEN c.expires_at <= now() THEN excluded.expires_at ELSE c.expires_at END,
+  updated_at = now()
+RETURNING c.count, ceil(extract(epoch FROM c.expires_at) * 1000)::float8 AS reset_ms`;

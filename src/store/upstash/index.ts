@@ -5,8 +5,8 @@
  * call is reported as a StoreError and the gateway's fail mode decides.
  */
 import { Redis } from "@upstash/redis/cloudflare";
-import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, asStoreError } from "../contract";
-import { MERGE_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
+import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, type WindowCount, asStoreError } from "../contract";
+import { CONSUME_SCRIPT, MERGE_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
 
 /** The narrow part of the Redis client this store uses, so tests and wrappers stay honest. */
 export type UpstashClient = Pick<Redis, "createScript" | "del">;
@@ -17,6 +17,10 @@ export interface UpstashStoreOptions {
   /** Per-call timeout; the call is abandoned (not retried) after it. */
   readonly timeoutMs: number;
 }
+
+/** Runs an Upstash call, reporting any failure as a StoreError that names no key or credential. */
+export const upstashCall = <T>(call: () => Promise<T>): Promise<T> =>
+  asStoreError("upstash", /unauthori[sz]ed|WRONGPASS|invalid token|NOAUTH/i, call);
 
 /** Builds the Upstash client the way counting needs it: no retries, a fresh timeout per request. */
 export function createUpstashClient({ url, token, timeoutMs }: UpstashStoreOptions): Redis {
@@ -37,15 +41,17 @@ export class UpstashStore implements CounterStore {
   private readonly reserveScript;
   private readonly releaseScript;
   private readonly mergeScript;
+  private readonly consumeScript;
 
   constructor(private readonly redis: UpstashClient) {
     this.reserveScript = redis.createScript<number[]>(RESERVE_SCRIPT);
     this.releaseScript = redis.createScript<number>(RELEASE_SCRIPT);
     this.mergeScript = redis.createScript<number>(MERGE_SCRIPT);
+    this.consumeScript = redis.createScript<[number, number]>(CONSUME_SCRIPT);
   }
 
   private run<T>(call: () => Promise<T>): Promise<T> {
-    return asStoreError("upstash", /unauthori[sz]ed|WRONGPASS|invalid token|NOAUTH/i, call);
+    return upstashCall(call);
   }
 
   async reserve(keys: readonly string[], rule: CounterRule): Promise<Reservation> {
@@ -76,5 +82,10 @@ export class UpstashStore implements CounterStore {
     if (counters.length === 0) return;
     const args = counters.flatMap(({ count, expiresAtMs }) => [String(count), String(expiresAtMs === null ? 0 : Math.ceil(expiresAtMs))]);
     await this.run(() => this.mergeScript.exec(counters.map((c) => c.key), args));
+  }
+
+  async consume(key: string, windowSeconds: number): Promise<WindowCount> {
+    const [count, leftMs] = await this.run(() => this.consumeScript.exec([key], [String(Math.ceil(windowSeconds * 1000))]));
+    return { count, resetAtMs: Date.now() + Math.max(0, leftMs) };
   }
 }

@@ -70,3 +70,10 @@ for i, key in ipairs(KEYS) do
 end
 return 0
 `.trim();
+
+/** KEYS: the window's counter. ARGV: window in ms. Returns { count, ms left in the window }. */
+export const CONSUME_SCRIPT = `
+local n = redis.call("INCR", KEYS[1])
+if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
+return {n, redis.call("PTTL", KEYS[1])}
+`.trim();

@@ -1,0 +1,36 @@
+/**
+ * Who a rate limit counts: the client's IP (IPv6 grouped to its /64, which one customer usually
+ * holds whole), a request header such as an API key (stored as a digest, never as the key), or both.
+ */
+import type { ClientAddress } from "../client/address";
+import type { KeyPart } from "./policies";
+
+const V6_64 = ((1n << 64n) - 1n) << 64n;
+
+function ipPart(address: ClientAddress | undefined): string {
+  if (!address) return "ip=unknown";
+  if (address.version === 4) return `ip=${address.text}`;
+  const network = (address.value & V6_64).toString(16).padStart(32, "0").slice(0, 16);
+  return `ip6=${network}/64`;
+}
+
+async function digest(text: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The identifier of a request under a policy's key. A request without the header is counted under
+ * its IP instead, so unauthenticated callers share nothing with each other.
+ * @example await rateLimitIdentity([{ kind: "ip" }], request, address) // "ip=192.0.2.1"
+ */
+export async function rateLimitIdentity(key: readonly KeyPart[], request: Request, address: ClientAddress | undefined): Promise<string> {
+  const parts = await Promise.all(
+    key.map(async (part) => {
+      if (part.kind === "ip") return ipPart(address);
+      const value = request.headers.get(part.name);
+      return value ? `${part.name}=${await digest(value)}` : `${part.name}=none&${ipPart(address)}`;
+    }),
+  );
+  return parts.join("&");
+}

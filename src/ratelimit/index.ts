@@ -1,0 +1,64 @@
+/**
+ * The rate-limit step of a request: match a policy, count the request, and answer with a refusal or
+ * the headers to add. Store failures follow the policy's fail mode (FAIL_MODE's `other` by default).
+ */
+import type { ClientAddress } from "../client/address";
+import type { FailModes } from "../config";
+import { gatewayErrorResponse } from "../http/errors";
+import { logEvent } from "../http/log";
+import { StoreError } from "../store/contract";
+import { rateLimitIdentity } from "./identity";
+import type { RateLimiter } from "./limiter";
+import { type HeaderStyle, type RateLimitPolicy, matchRateLimit } from "./policies";
+import { rateLimitHeaders, rateLimitedResponse } from "./response";
+
+export interface RateLimitSettings {
+  readonly policies: readonly RateLimitPolicy[];
+  readonly headers: HeaderStyle;
+}
+
+/** Either refuse the request, or let it through with these headers for the response. */
+export type RateLimitOutcome = { readonly refuse: Response } | { readonly headers: Record<string, string> };
+
+const PASS: RateLimitOutcome = { headers: {} };
+
+export interface RateLimitRequest {
+  readonly request: Request;
+  readonly path: string;
+  readonly client: ClientAddress | undefined;
+  readonly requestId: string;
+  /** Login routes never carry RateLimit headers: remaining attempts must not be revealed. */
+  readonly isLogin: boolean;
+  readonly waitUntil: (promise: Promise<unknown>) => void;
+}
+
+export async function applyRateLimit(
+  settings: RateLimitSettings,
+  limiter: RateLimiter,
+  failModes: FailModes,
+  { request, path, client, requestId, isLogin, waitUntil }: RateLimitRequest,
+): Promise<RateLimitOutcome> {
+  const policy = matchRateLimit(settings.policies, request.method, path);
+  if (!policy) return PASS;
+  const identity = await rateLimitIdentity(policy.key, request, client);
+  const fields = { request_id: requestId, policy: policy.name, ip: client?.text ?? null, path };
+  let decision;
+  try {
+    decision = await limiter.check(policy, identity, waitUntil);
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    const mode = policy.failMode ?? failModes.other;
+    logEvent(mode === "open" ? "fail_open" : "fail_closed", { ...fields, store: error.store, reason: error.reason, stage: "ratelimit" }, "error");
+    return mode === "open"
+      ? PASS
+      : { refuse: gatewayErrorResponse(request, 503, "Service Unavailable", "rate limiting is temporarily unavailable", { "retry-after": "30" }) };
+  }
+  if (policy.shadow) {
+    if (!decision.allowed) logEvent("rate_limit_shadow", { ...fields, limit: decision.limit });
+    return PASS;
+  }
+  const headers = isLogin ? {} : rateLimitHeaders(settings.headers, policy, decision);
+  if (decision.allowed) return { headers };
+  logEvent("rate_limited", { ...fields, limit: decision.limit, source: decision.source }, "warn");
+  return { refuse: rateLimitedResponse(policy, decision, headers) };
+}

@@ -1,0 +1,94 @@
+/**
+ * Rate-limit decisions with `@upstash/ratelimit` over the gateway's Upstash client: one EVALSHA per
+ * request, none for a client already blocked in the ephemeral cache (kept per isolate), `pending`
+ * handed to `waitUntil`. Its own timeout is off (`timeout: 0`): on a timeout it would answer
+ * "success" and silently fail open; the client's per-call timeout (REDIS_TIMEOUT_MS) throws instead,
+ * and the failover store runs a Postgres fixed window. Without Upstash, the configured store's fixed
+ * window serves every algorithm.
+ */
+import { Ratelimit } from "@upstash/ratelimit";
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { CounterStore } from "../store/contract";
+import { FailoverStore } from "../store/failover";
+import { upstashCall } from "../store/upstash";
+import type { RateLimitPolicy } from "./policies";
+
+/** A rate-limit decision as a value; turned into headers or a 429 in ./response. */
+export interface RateDecision {
+  readonly allowed: boolean;
+  readonly limit: number;
+  readonly remaining: number;
+  /** Epoch milliseconds when the window resets (or the next token arrives). */
+  readonly resetAtMs: number;
+  /** upstash: counted there; cache: refused from the ephemeral cache; fallback: the store's fixed window. */
+  readonly source: "upstash" | "cache" | "fallback";
+}
+
+function algorithmFor(policy: RateLimitPolicy) {
+  const window = `${Math.round(policy.windowSeconds * 1000)} ms` as const;
+  switch (policy.algorithm) {
+    case "fixed-window":
+      return Ratelimit.fixedWindow(policy.limit, window);
+    case "sliding-window":
+      return Ratelimit.slidingWindow(policy.limit, window);
+    case "token-bucket":
+      return Ratelimit.tokenBucket(policy.refill, window, policy.limit);
+  }
+}
+
+export class RateLimiter {
+  private readonly limiters = new Map<string, Ratelimit>();
+
+  constructor(
+    policies: readonly RateLimitPolicy[],
+    private readonly store: CounterStore,
+    private readonly keyPrefix: string,
+    redis: Redis | null,
+  ) {
+    if (redis === null) return;
+    for (const policy of policies) {
+      this.limiters.set(
+        policy.name,
+        new Ratelimit({
+          redis,
+          limiter: algorithmFor(policy),
+          prefix: `${keyPrefix}:ratelimit:${policy.name}`,
+          ephemeralCache: new Map(),
+          timeout: 0,
+          analytics: false,
+        }),
+      );
+    }
+  }
+
+  private fixedWindow(store: CounterStore, policy: RateLimitPolicy, identity: string) {
+    return async (): Promise<RateDecision> => {
+      const window = Math.floor(Date.now() / (policy.windowSeconds * 1000));
+      const key = `${this.keyPrefix}:ratelimit:${policy.name}:fixed:${identity}:${window}`;
+      const { count, resetAtMs } = await store.consume(key, policy.windowSeconds);
+      return { allowed: count <= policy.limit, limit: policy.limit, remaining: Math.max(0, policy.limit - count), resetAtMs, source: "fallback" };
+    };
+  }
+
+  /** Counts one request of `identity` under `policy`. Throws StoreError when no store can answer. */
+  async check(policy: RateLimitPolicy, identity: string, waitUntil: (promise: Promise<unknown>) => void): Promise<RateDecision> {
+    const limiter = this.limiters.get(policy.name);
+    if (!limiter) return this.fixedWindow(this.store, policy, identity)();
+    const viaUpstash = () =>
+      upstashCall(async (): Promise<RateDecision> => {
+        const result = await limiter.limit(identity);
+        waitUntil(result.pending);
+        return {
+          allowed: result.success,
+          limit: result.limit,
+          remaining: result.remaining,
+          resetAtMs: result.reset,
+          source: result.reason === "cacheBlock" ? "cache" : "upstash",
+        };
+      });
+    if (this.store instanceof FailoverStore) {
+      return this.store.withFailover("ratelimit", viaUpstash, this.fixedWindow(this.store.fallback, policy, identity));
+    }
+    return viaUpstash();
+  }
+}

@@ -1,0 +1,179 @@
+/** RATE_LIMITS against the real Redis through the bridge, with the real @upstash/ratelimit. */
+import { afterEach, describe, expect, it } from "vitest";
+import { bridge, gatewayWith, jsonLogin, neonHttp, nextIp, postgres } from "./helpers";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const policies = (...list: object[]) => ({ RATE_LIMITS: JSON.stringify(list) });
+
+async function statuses(gw: ReturnType<typeof gatewayWith>, path: string, count: number, init: Parameters<ReturnType<typeof gatewayWith>["request"]>[1] = {}) {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await gw.request(path, init);
+    await res.body?.cancel();
+    out.push(res.status);
+  }
+  return out;
+}
+
+afterEach(async () => {
+  await bridge.fault({ mode: "none" });
+  await neonHttp.fault({ mode: "none" });
+});
+
+describe("each algorithm limits exactly as configured", () => {
+  it("fixed window: 3 per 2 s, then 429 with Retry-After and problem+json, then open again", async () => {
+    const gw = gatewayWith(policies({ name: "fw", path: "/__origin/", algorithm: "fixed-window", limit: 3, window: "2s" }));
+    const ip = nextIp();
+    expect(await statuses(gw, "/__origin/echo", 3, { ip })).toEqual([200, 200, 200]);
+    const refused = await gw.request("/__origin/echo", { ip });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("content-type")).toBe("application/problem+json");
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(2);
+    expect(await refused.json()).toMatchObject({ status: 429, title: "Too Many Requests", policy: "fw" });
+    await sleep(2100);
+    expect(await statuses(gw, "/__origin/echo", 1, { ip })).toEqual([200]);
+  });
+
+  it("sliding window: 3 per 2 s", async () => {
+    const gw = gatewayWith(policies({ name: "sw", path: "/__origin/", algorithm: "sliding-window", limit: 3, window: "2s" }));
+    const ip = nextIp();
+    expect(await statuses(gw, "/__origin/echo", 5, { ip })).toEqual([200, 200, 200, 429, 429]);
+  });
+
+  it("token bucket: a burst of 3, then one token per second", async () => {
+    const gw = gatewayWith(policies({ name: "tb", path: "/__origin/", algorithm: "token-bucket", limit: 3, refill: 1, window: "1s" }));
+    const ip = nextIp();
+    expect(await statuses(gw, "/__origin/echo", 4, { ip })).toEqual([200, 200, 200, 429]);
+    await sleep(1100);
+    expect(await statuses(gw, "/__origin/echo", 2, { ip })).toEqual([200, 429]);
+  });
+});
+
+describe("RateLimit header fields", () => {
+  const policy = { name: "api", path: "/__origin/", algorithm: "fixed-window", limit: 5, window: "1m" };
+
+  it("sends draft-10 RateLimit-Policy and RateLimit by default", async () => {
+    const gw = gatewayWith(policies(policy));
+    const res = await gw.request("/__origin/echo", { ip: nextIp() });
+    expect(res.headers.get("ratelimit-policy")).toBe('"api";q=5;w=60');
+    expect(res.headers.get("ratelimit")).toMatch(/^"api";r=4;t=\d+$/);
+  });
+
+  it("sends the draft-7 form when asked", async () => {
+    const gw = gatewayWith({ ...policies(policy), RATE_LIMIT_HEADERS: "draft-7" });
+    const res = await gw.request("/__origin/echo", { ip: nextIp() });
+    expect(res.headers.get("ratelimit-policy")).toBe("5;w=60");
+    expect(res.headers.get("ratelimit")).toMatch(/^limit=5, remaining=4, reset=\d+$/);
+  });
+
+  it("sends none with RATE_LIMIT_HEADERS=off, and none on routes without a policy", async () => {
+    const off = gatewayWith({ ...policies(policy), RATE_LIMIT_HEADERS: "off" });
+    expect((await off.request("/__origin/echo", { ip: nextIp() })).headers.get("ratelimit")).toBeNull();
+    const on = gatewayWith(policies(policy));
+    expect((await on.request("/", { ip: nextIp() })).headers.get("ratelimit")).toBeNull();
+  });
+
+  it("never sends them on login routes, where a limit still stacks on the lockout", async () => {
+    const gw = gatewayWith(policies({ name: "login", path: "/api/login/", algorithm: "fixed-window", limit: 2, window: "1m" }));
+    const ip = nextIp();
+    const first = await gw.request("/api/login/", jsonLogin("rl-user", "bad", ip));
+    expect(first.status).toBe(401);
+    expect([...first.headers.keys()].filter((h) => h.startsWith("ratelimit"))).toEqual([]);
+    await gw.request("/api/login/", jsonLogin("rl-other", "bad", ip));
+    const third = await gw.request("/api/login/", jsonLogin("rl-third", "bad", ip));
+    expect(third.status).toBe(429);
+    expect(third.headers.get("content-type")).toBe("application/problem+json");
+    expect(third.headers.get("ratelimit")).toBeNull();
+  });
+});
+
+describe("keys and matching", () => {
+  it("groups IPv6 clients by /64", async () => {
+    const gw = gatewayWith(policies({ name: "v6", path: "/", algorithm: "fixed-window", limit: 2, window: "1m" }));
+    const net = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:7`;
+    expect(await statuses(gw, "/", 1, { ip: `${net}::1` })).toEqual([200]);
+    expect(await statuses(gw, "/", 1, { ip: `${net}:ffff:ffff:ffff:fffe` })).toEqual([200]);
+    expect(await statuses(gw, "/", 1, { ip: `${net}::99` })).toEqual([429]);
+    expect(await statuses(gw, "/", 1, { ip: `${net.slice(0, -1)}8::1` })).toEqual([200]);
+  });
+
+  it("keys by an API key header across IPs, and by IP when the header is missing", async () => {
+    const gw = gatewayWith(policies({ name: "key", path: "/", algorithm: "fixed-window", limit: 2, window: "1m", key: ["header:X-API-Key"] }));
+    const key = (value: string) => ({ ip: nextIp(), headers: { "x-api-key": value } });
+    expect((await gw.request("/", key("alpha"))).status).toBe(200);
+    expect((await gw.request("/", key("alpha"))).status).toBe(200);
+    expect((await gw.request("/", key("alpha"))).status).toBe(429);
+    expect((await gw.request("/", key("beta"))).status).toBe(200);
+    expect((await gw.request("/", { ip: nextIp() })).status).toBe(200);
+  });
+
+  it("applies the first policy that matches method and path, and globs", async () => {
+    const gw = gatewayWith(
+      policies(
+        { name: "reset", path: "/accounts/*/reset", methods: ["POST"], algorithm: "fixed-window", limit: 1, window: "1m" },
+        { name: "all", path: "/", algorithm: "fixed-window", limit: 100, window: "1m" },
+      ),
+    );
+    const ip = nextIp();
+    const reset = await gw.request("/accounts/password/reset", { method: "POST", ip });
+    expect(reset.headers.get("ratelimit-policy")).toBe('"reset";q=1;w=60');
+    expect((await gw.request("/accounts/password/reset", { method: "POST", ip })).status).toBe(429);
+    expect((await gw.request("/accounts/password/reset", { method: "GET", ip })).headers.get("ratelimit-policy")).toBe('"all";q=100;w=60');
+  });
+
+  it("decides and logs in shadow mode, but never refuses", async () => {
+    const lines: string[] = [];
+    const original = console.log;
+    console.log = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+    try {
+      const gw = gatewayWith(policies({ name: "shadow", path: "/", algorithm: "fixed-window", limit: 1, window: "1m", shadow: true }));
+      const ip = nextIp();
+      expect(await statuses(gw, "/", 3, { ip })).toEqual([200, 200, 200]);
+      expect(lines.filter((l) => l.includes('"event":"rate_limit_shadow"'))).toHaveLength(2);
+    } finally {
+      console.log = original;
+    }
+  });
+});
+
+describe("cost, counted at the bridge", () => {
+  it("costs 1 round trip per limited request, 0 once blocked in the ephemeral cache, 0 without a policy", async () => {
+    const gw = gatewayWith(policies({ name: "cost", path: "/__origin/", algorithm: "sliding-window", limit: 2, window: "1m" }));
+    const ip = nextIp();
+    await statuses(gw, "/__origin/echo", 1, { ip: nextIp() }); // loads the script
+    const trips = async (path: string) => {
+      await bridge.resetStats();
+      await statuses(gw, path, 1, { ip });
+      return (await bridge.stats()).requests;
+    };
+    expect(await trips("/__origin/echo")).toBe(1);
+    expect(await trips("/__origin/echo")).toBe(1);
+    expect(await trips("/__origin/echo")).toBe(1); // the refusal that fills the cache
+    expect(await trips("/__origin/echo")).toBe(0); // answered from the ephemeral cache
+    expect(await trips("/")).toBe(0);
+  });
+});
+
+describe("when Upstash fails", () => {
+  it("keeps limiting with a Postgres fixed window", async () => {
+    const gw = gatewayWith({
+      ...postgres,
+      REDIS_TIMEOUT_MS: "300",
+      ...policies({ name: "pg", path: "/", algorithm: "sliding-window", limit: 2, window: "1m" }),
+    });
+    await bridge.fault({ mode: "error", status: 500 });
+    const ip = nextIp();
+    expect(await statuses(gw, "/", 3, { ip })).toEqual([200, 200, 429]);
+  });
+
+  it("follows the fail mode when every store fails: open by default, closed when the policy says so", async () => {
+    await bridge.fault({ mode: "error", status: 500 });
+    await neonHttp.fault({ mode: "down" });
+    const open = gatewayWith({ ...postgres, ...policies({ name: "o", path: "/", limit: 1, window: "1m" }) });
+    expect(await statuses(open, "/", 2, { ip: nextIp() })).toEqual([200, 200]);
+    const closed = gatewayWith({ ...postgres, ...policies({ name: "c", path: "/", limit: 1, window: "1m", failMode: "closed" }) });
+    expect(await statuses(closed, "/", 1, { ip: nextIp() })).toEqual([503]);
+  });
+});
