@@ -32,7 +32,13 @@ function waitUntil(c: Context, promise: Promise<unknown>): void {
 
 /** Builds the gateway. `stores` default to the ones the configuration names. */
 export function createGateway(config: GatewayConfig, { store, redis }: Stores = createStores(config.store)): Hono {
-  const policy = new LockoutPolicy({ settings: config.lockout, store, whitelist: config.whitelist, keyPrefix: config.keyPrefix });
+  const policy = new LockoutPolicy({
+    settings: config.lockout,
+    store,
+    whitelist: config.whitelist,
+    keyPrefix: config.keyPrefix,
+    lockCacheSeconds: config.lockCacheSeconds,
+  });
   const limiter = new RateLimiter(config.rateLimits.policies, store, config.keyPrefix, redis);
   // Client-sent X-Request-Id is not trusted for log correlation; Cloudflare's ray id is, when present.
   const app = new Hono().use(requestId({ headerName: "", generator: (c) => c.req.header("cf-ray") ?? crypto.randomUUID() }));

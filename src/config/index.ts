@@ -39,6 +39,8 @@ export interface GatewayConfig {
   readonly failMode: FailModes;
   readonly rateLimits: RateLimitSettings;
   readonly lockout: LockoutSettings;
+  /** Seconds an isolate answers a known lock without asking the store; 0 = always ask. @default 5 */
+  readonly lockCacheSeconds: number;
   readonly whitelist: AddressList;
   readonly blacklist: AddressList;
   readonly store: StoreSettings;
@@ -155,6 +157,7 @@ export function parseConfig(env: RawEnv): GatewayConfig {
     failMode: parseFailModes(env),
     rateLimits: Object.freeze({ policies: parseRateLimits(env), headers: parseHeaderStyle(env) }),
     lockout: parseLockoutSettings(env),
+    lockCacheSeconds: readInteger(env, "LOCKOUT_CACHE_SECONDS", 5, { min: 0, max: 3600, example: "5" }),
     whitelist: parseAddressList(env, "AXES_WHITELIST_IPS"),
     blacklist: parseAddressList(env, "AXES_BLACKLIST_IPS"),
     store: parseStore(env, environment),

@@ -30,7 +30,25 @@ export interface LockoutPolicyOptions {
   readonly store: CounterStore;
   readonly whitelist: AddressList;
   readonly keyPrefix: string;
+  /**
+   * How long this isolate answers a known lock by itself, without asking the store. A flood from a
+   * locked client then costs no store round trip; the price is that its attempts during those
+   * seconds do not restart the cool-off, and an admin reset reaches other isolates that late.
+   * 0 turns it off. @default 5
+   */
+  readonly lockCacheSeconds?: number;
+  readonly now?: () => number;
 }
+
+/** A lock this isolate knows of: answered locally until `until`. */
+interface KnownLock {
+  readonly until: number;
+  /** When the lock itself ends; null = only an admin lifts it. */
+  readonly endsAt: number | null;
+  readonly failures: number;
+}
+
+const KNOWN_LOCKS_MAX = 10_000;
 
 /** Decides, per login attempt, whether to refuse it, and settles the count once the origin answered. */
 export class LockoutPolicy {
@@ -38,12 +56,42 @@ export class LockoutPolicy {
   private readonly store: CounterStore;
   private readonly whitelist: AddressList;
   private readonly keyPrefix: string;
+  private readonly lockCacheMs: number;
+  private readonly now: () => number;
+  private readonly knownLocks = new Map<string, KnownLock>();
 
-  constructor({ settings, store, whitelist, keyPrefix }: LockoutPolicyOptions) {
+  constructor({ settings, store, whitelist, keyPrefix, lockCacheSeconds = 5, now = Date.now }: LockoutPolicyOptions) {
     this.settings = settings;
     this.store = store;
     this.whitelist = whitelist;
     this.keyPrefix = keyPrefix;
+    this.lockCacheMs = lockCacheSeconds * 1000;
+    this.now = now;
+  }
+
+  /** A lock this isolate already knows for any of the keys. */
+  private knownLock(keys: readonly string[]): KnownLock | undefined {
+    const now = this.now();
+    for (const key of keys) {
+      const lock = this.knownLocks.get(key);
+      if (lock && lock.until > now) return lock;
+      if (lock) this.knownLocks.delete(key);
+    }
+    return undefined;
+  }
+
+  private rememberLock(keys: readonly string[], failures: number, retryAfterSeconds: number | null): void {
+    if (this.lockCacheMs <= 0) return;
+    const now = this.now();
+    const endsAt = retryAfterSeconds === null ? null : now + retryAfterSeconds * 1000;
+    const until = Math.min(now + this.lockCacheMs, endsAt ?? Number.POSITIVE_INFINITY);
+    if (this.knownLocks.size >= KNOWN_LOCKS_MAX) this.knownLocks.clear();
+    for (const key of keys) this.knownLocks.set(key, { until, endsAt, failures });
+  }
+
+  /** Forgets locks this isolate remembers for the keys (after an admin reset). */
+  forgetLocks(keys: readonly string[]): void {
+    for (const key of keys) this.knownLocks.delete(key);
   }
 
   private rule(method: string): CounterRule {
@@ -65,7 +113,13 @@ export class LockoutPolicy {
   async admit(client: LoginClient, method: string): Promise<Admission> {
     if (this.whitelist.has(client.address)) return { kind: "exempt" };
     const keys = await this.keysFor(client);
-    const reservation = await this.store.reserve(keys, this.rule(method));
+    const rule = this.rule(method);
+    const known = rule.lockOutAtFailure ? this.knownLock(keys) : undefined;
+    if (known) {
+      const retryAfterSeconds = known.endsAt === null ? null : Math.max(1, Math.ceil((known.endsAt - this.now()) / 1000));
+      return { kind: "locked", failures: known.failures, retryAfterSeconds };
+    }
+    const reservation = await this.store.reserve(keys, rule);
     if (reservation.locked) {
       await this.noteLockout(keys, reservation.counts, reservation.retryAfterSeconds);
       return { kind: "locked", failures: reservation.failures, retryAfterSeconds: reservation.retryAfterSeconds };
@@ -73,12 +127,16 @@ export class LockoutPolicy {
     return { kind: "admitted", keys, counts: reservation.counts, failures: reservation.failures };
   }
 
-  /** Hands the counters at the limit to the store, which may keep a second copy of the lockout. */
+  /**
+   * Remembers the counters at the limit in this isolate, and hands them to the store, which may keep
+   * a second copy of the lockout.
+   */
   private async noteLockout(keys: readonly string[], counts: readonly number[], retryAfterSeconds: number | null): Promise<void> {
-    if (!this.store.noteLockout) return;
-    const expiresAtMs = retryAfterSeconds === null ? null : Date.now() + retryAfterSeconds * 1000;
+    const expiresAtMs = retryAfterSeconds === null ? null : this.now() + retryAfterSeconds * 1000;
     const locking = keys.flatMap((key, i) => ((counts[i] ?? 0) >= this.settings.failureLimit ? [{ key, count: counts[i]!, expiresAtMs }] : []));
-    if (locking.length > 0) await this.store.noteLockout(locking);
+    if (locking.length === 0) return;
+    this.rememberLock(locking.map((c) => c.key), Math.max(...locking.map((c) => c.count)), retryAfterSeconds);
+    await this.store.noteLockout?.(locking);
   }
 
   /**

@@ -40,7 +40,8 @@ export const JSON_ROUTES = JSON.stringify([
 /** Builds a gateway from the Worker's bindings plus `overrides` (strings as in wrangler vars / secrets). */
 export function gatewayWith(overrides: Record<string, unknown> = {}): TestGateway {
   const prefix = uniquePrefix();
-  const config = parseConfig({ ...upstashOnly, CACHE_KEY_PREFIX: prefix, LOGIN_ROUTES: JSON_ROUTES, ...overrides });
+  // Tests of exact store semantics ask the store every time; the lock cache has its own tests.
+  const config = parseConfig({ ...upstashOnly, CACHE_KEY_PREFIX: prefix, LOGIN_ROUTES: JSON_ROUTES, LOCKOUT_CACHE_SECONDS: "0", ...overrides });
   const app = createGateway(config);
   return {
     app,

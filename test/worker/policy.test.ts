@@ -8,10 +8,11 @@ import { parseLockoutSettings } from "../../src/lockout/settings";
 import { LockoutPolicy } from "../../src/lockout/policy";
 import { MemoryStore } from "../../src/store/memory";
 
-function setup(env: Record<string, string> = {}) {
+function setup(env: Record<string, string> = {}, lockCacheSeconds = 0) {
   let now = 1_000_000;
   const store = new MemoryStore(() => now);
-  const policy = new LockoutPolicy({ settings: parseLockoutSettings(env), store, whitelist: new AddressList(["203.0.113.0/24"]), keyPrefix: "p" });
+  const whitelist = new AddressList(["203.0.113.0/24"]);
+  const policy = new LockoutPolicy({ settings: parseLockoutSettings(env), store, whitelist, keyPrefix: "p", lockCacheSeconds, now: () => now });
   const client = (ip: string, username = "alice") => ({ address: parseAddress(ip)!, username, userAgent: "" });
   /** One attempt with the origin's outcome; answers what the client sees. */
   async function attempt(ip: string, outcome: "success" | "failure" | "unknown", username?: string, method = "POST") {
@@ -22,7 +23,7 @@ function setup(env: Record<string, string> = {}) {
       ? { refused: true, retryAfter: verdict.retryAfterSeconds, failures: verdict.failures }
       : { refused: false, retryAfter: null, failures: admission.kind === "admitted" ? admission.failures : 0 };
   }
-  return { attempt, advance: (seconds: number) => (now += seconds * 1000) };
+  return { attempt, policy, store, advance: (seconds: number) => (now += seconds * 1000) };
 }
 
 describe("lockout policy (memory store, driven clock)", () => {
@@ -104,5 +105,23 @@ describe("lockout policy (memory store, driven clock)", () => {
     expect(await attempt("192.0.2.1", "failure")).toEqual({ refused: true, retryAfter: null, failures: 1 });
     advance(365 * 86400);
     expect(await attempt("192.0.2.1", "success")).toMatchObject({ refused: true, retryAfter: null });
+  });
+
+  it("answers a known lock from the isolate for LOCKOUT_CACHE_SECONDS without asking the store", async () => {
+    const { attempt, store, advance, policy } = setup({ AXES_FAILURE_LIMIT: "1", AXES_COOLOFF_TIME: "1h" }, 5);
+    let calls = 0;
+    const reserve = store.reserve.bind(store);
+    store.reserve = (...args) => ((calls += 1), reserve(...args));
+    expect(await attempt("192.0.2.1", "failure")).toMatchObject({ refused: true, retryAfter: 3600 });
+    expect(calls).toBe(1);
+    advance(2);
+    expect(await attempt("192.0.2.1", "failure", "someone-else")).toMatchObject({ refused: true, retryAfter: 3598 });
+    expect(calls).toBe(1); // the IP's lock was known: no store call
+    advance(4);
+    expect(await attempt("192.0.2.1", "failure")).toMatchObject({ refused: true });
+    expect(calls).toBe(2); // the cache lasts 5 s, then the store is asked (and restarts the cool-off)
+    policy.forgetLocks(await policy.keysFor({ address: parseAddress("192.0.2.1")!, username: "alice", userAgent: "" }));
+    await attempt("192.0.2.1", "failure");
+    expect(calls).toBe(3);
   });
 });

@@ -55,7 +55,7 @@ describe("Postgres counter store", () => {
 
   it("merges by raising counts and expiries, never lowering them", async () => {
     const prefix = uniquePrefix();
-    const [a, b] = [`${prefix}:a`, `${prefix}:b`];
+    const [a, b] = [`${prefix}:lockout:a`, `${prefix}:lockout:b`];
     await store.merge([{ key: a, count: 5, expiresAtMs: Date.now() + 60_000 }, { key: b, count: 2, expiresAtMs: null }]);
     await store.merge([{ key: a, count: 1, expiresAtMs: Date.now() + 1_000 }]);
     const changed = await store.changedSince(Date.now() - 10_000, 100);

@@ -39,6 +39,22 @@ describe("store round trips per request kind, counted at the bridge", () => {
   });
 });
 
+describe("the isolate's lock cache (LOCKOUT_CACHE_SECONDS)", () => {
+  it("answers a locked-out flood with no round trip after the lock is known", async () => {
+    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "2", LOCKOUT_CACHE_SECONDS: "5" });
+    const ip = nextIp();
+    await (await gw.request("/api/login/", jsonLogin("flood", "x", ip))).text();
+    await (await gw.request("/api/login/", jsonLogin("flood", "x", ip))).text(); // the lockout
+    await bridge.resetStats();
+    for (let i = 0; i < 20; i++) {
+      const res = await gw.request("/api/login/", jsonLogin(`flood-${i}`, "x", ip));
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(1700);
+    }
+    expect((await bridge.stats()).requests).toBe(0);
+  });
+});
+
 describe("when Upstash fails (FAIL_MODE)", () => {
   afterEach(async () => {
     await bridge.fault({ mode: "none" });
