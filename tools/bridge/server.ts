@@ -4,8 +4,9 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { BodyTooLargeError, readCappedBody, sendJson } from "../shared/http.ts";
+import { closeServer, listen, type LocalServer } from "../shared/server.ts";
 import { connectExecutor, RedisUnavailableError, type Run } from "./executor.ts";
 import { type BridgeFault, parseFault } from "./fault.ts";
 import { BadRequestError } from "./protocol.ts";
@@ -34,22 +35,14 @@ export interface BridgeStats {
   byPath: Record<string, number>;
 }
 
-/** A running bridge. */
-export interface Bridge {
-  /** Base URL to give the SDK as `url`, e.g. `http://127.0.0.1:8079`. */
-  url: string;
-  port: number;
-  stats(): BridgeStats;
-  resetStats(): void;
+/** A running bridge; its `url` is what to give the SDK as `url`. */
+export interface Bridge extends LocalServer<BridgeStats> {
   /** Makes later Upstash-protocol requests fail in the given way; throws TypeError for an invalid fault. */
   setFault(fault: BridgeFault): void;
-  close(): Promise<void>;
 }
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const UNAUTHORIZED = { error: "Unauthorized" };
-
-class BodyTooLargeError extends Error {}
 
 /**
  * Starts the bridge; resolves once it listens and the first Redis connection attempt has settled.
@@ -145,18 +138,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const serve = url.pathname.startsWith("/__bridge/") ? serveControl : serveUpstash;
     serve(req, res, url).catch((error: unknown) => sendFailure(res, error));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  }).catch((error: unknown) => {
+  const bound = await listen(server, port, host).catch((error: unknown) => {
     executor.close();
     throw error;
   });
-  const boundPort = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${boundPort}`,
-    port: boundPort,
+    ...bound,
     stats: () => structuredClone(stats),
     resetStats: () => {
       stats = emptyStats();
@@ -166,8 +154,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     },
     close: async () => {
       closing.abort();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      const closed = closeServer(server);
       executor.close();
       await closed;
     },
@@ -178,7 +165,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
 function sendFailure(res: ServerResponse, error: unknown): void {
   if (res.headersSent || res.destroyed) return void res.destroy();
   if (error instanceof BadRequestError) return sendJson(res, 400, { error: error.message });
-  if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
+  if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: `ERR ${error.message}` });
   if (error instanceof RedisUnavailableError) return sendJson(res, 503, { error: error.message });
   sendJson(res, 500, { error: `bridge internal error: ${error instanceof Error ? error.message : String(error)}` });
 }
@@ -192,23 +179,11 @@ function faultFrom(body: unknown): BridgeFault {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-/** Reads and parses a JSON body, draining (not keeping) anything past the cap so the 413 can still be delivered. */
+/** Reads and parses a JSON body; an unparsable one is a 400 worded like Redis (`ERR ...`). */
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-  }
-  if (size > MAX_BODY_BYTES) throw new BodyTooLargeError(`ERR the body exceeds ${MAX_BODY_BYTES} bytes`);
+  const body = await readCappedBody(req, MAX_BODY_BYTES);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return JSON.parse(body.toString("utf8"));
   } catch (error) {
     throw new BadRequestError(`ERR the body is not valid JSON: ${(error as Error).message}`);
   }

@@ -2,8 +2,8 @@
  * A small Django-like origin for the gateway to proxy to in local dev and in tests.
  * Routes under `/__origin/` are test-only helpers; see `test-routes.ts`.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { closeServer, listen, type LocalServer } from "../shared/server.ts";
 import { SessionStore, accountRoutes } from "./accounts.ts";
 import { BodyTooLargeError, headerRecord, sendText, type Route, type RouteContext } from "./http.ts";
 import { StatsRecorder, type OriginStats } from "./stats.ts";
@@ -23,16 +23,8 @@ export interface DemoOriginOptions {
   log?: boolean;
 }
 
-/** A running demo origin. */
-export interface DemoOrigin {
-  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:8078`. */
-  url: string;
-  port: number;
-  stats(): OriginStats;
-  resetStats(): void;
-  /** Stops listening and drops open connections. */
-  close(): Promise<void>;
-}
+/** A running demo origin; `close` stops listening and drops open connections. */
+export type DemoOrigin = LocalServer<OriginStats>;
 
 type RouteMatch = { route: Route } | { allow: string[] } | undefined;
 
@@ -75,23 +67,6 @@ function failRequest(res: ServerResponse, error: unknown): void {
   }
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.close((error) => (error ? reject(error) : resolve()));
-    server.closeAllConnections();
-  });
-}
-
 /** Starts the demo origin and resolves once it is listening. */
 export async function startDemoOrigin(options: DemoOriginOptions = {}): Promise<DemoOrigin> {
   const { port = 8078, host = "127.0.0.1", log = false } = options;
@@ -103,13 +78,10 @@ export async function startDemoOrigin(options: DemoOriginOptions = {}): Promise<
     if (log) res.once("finish", () => console.log(`${req.method} ${ctx.path} ${res.statusCode}`));
     handleRequest(routes, stats, ctx).catch((error: unknown) => failRequest(res, error));
   });
-  await listen(server, port, host);
+  const bound = await listen(server, port, host);
 
-  const actualPort = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(":") ? `[${host}]` : host;
   return {
-    url: `http://${urlHost}:${actualPort}`,
-    port: actualPort,
+    ...bound,
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
     close: () => closeServer(server),

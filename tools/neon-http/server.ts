@@ -4,9 +4,10 @@
  * as a Worker runs it against Neon.
  */
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
+import { BodyTooLargeError, readCappedBody, sendJson } from "../shared/http.ts";
+import { closeServer, listen, type LocalServer } from "../shared/server.ts";
 import { DatabaseUnavailableError, openDatabase } from "./database.ts";
 import {
   BadRequestError,
@@ -42,19 +43,12 @@ export interface NeonHttpStats {
   statements: number;
 }
 
-/** A running adapter. */
-export interface NeonHttpServer {
-  /** Base URL, e.g. `http://127.0.0.1:8077`. */
-  url: string;
-  port: number;
+/** A running adapter; `close` stops listening, cancels injected delays and ends the Postgres pool. */
+export interface NeonHttpServer extends LocalServer<NeonHttpStats> {
   /** What `neonConfig.fetchEndpoint` should return: `url + "/sql"`. */
   endpoint: string;
-  stats(): NeonHttpStats;
-  resetStats(): void;
   /** Makes later `/sql` requests fail or stall; throws TypeError for an invalid fault. */
   setFault(fault: NeonHttpFault): void;
-  /** Stops listening, cancels injected delays and ends the Postgres pool. */
-  close(): Promise<void>;
 }
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -151,20 +145,14 @@ export async function startNeonHttp(options: NeonHttpOptions): Promise<NeonHttpS
     const served = pathname === "/sql" ? serveSql(req, res) : serveControl(req, res, pathname);
     served.catch((error: unknown) => sendFailure(res, error));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  }).catch(async (error: unknown) => {
+  const bound = await listen(server, port, host).catch(async (error: unknown) => {
     await database.close();
     throw error;
   });
-  const boundPort = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${boundPort}`;
 
   return {
-    url,
-    port: boundPort,
-    endpoint: `${url}/sql`,
+    ...bound,
+    endpoint: `${bound.url}/sql`,
     stats: () => ({ ...stats }),
     resetStats: () => {
       stats = emptyStats();
@@ -174,9 +162,7 @@ export async function startNeonHttp(options: NeonHttpOptions): Promise<NeonHttpS
     },
     close: async () => {
       closing.abort();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await closeServer(server);
       await database.close();
     },
   };
@@ -196,6 +182,7 @@ function sendFailure(res: ServerResponse, error: unknown): void {
   if (res.headersSent || res.destroyed) return void res.destroy();
   if (error instanceof pg.DatabaseError) return sendJson(res, 400, databaseErrorBody(error));
   if (error instanceof HttpError) return sendJson(res, error.status, { message: error.message });
+  if (error instanceof BodyTooLargeError) return sendJson(res, 413, { message: error.message });
   if (error instanceof BadRequestError) return sendJson(res, 400, { message: error.message });
   if (error instanceof DatabaseUnavailableError) return sendJson(res, 503, { message: error.message });
   sendJson(res, 500, { message: `neon-http internal error: ${error instanceof Error ? error.message : String(error)}` });
@@ -226,21 +213,8 @@ function sendAnswer(res: ServerResponse, body: unknown, headers: OutgoingHttpHea
   sendJson(res, 200, body, headers, text);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}, text = JSON.stringify(body)): void {
-  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-/** Reads the body as text, draining (not keeping) anything past the cap so the 413 can still be delivered. */
 async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-  }
-  if (size > MAX_BODY_BYTES) throw new HttpError(413, `the body exceeds ${MAX_BODY_BYTES} bytes`);
-  return Buffer.concat(chunks).toString("utf8");
+  return (await readCappedBody(req, MAX_BODY_BYTES)).toString("utf8");
 }
 
 function parseJson(text: string): unknown {
