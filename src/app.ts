@@ -1,14 +1,17 @@
 /**
- * The gateway as a Hono app: blacklist first, then login attempts through the lockout policy, and
- * everything else straight to the origin. Built once per isolate from a parsed configuration.
+ * The gateway as a Hono app: blacklist first, the admin API under its prefix, then per request:
+ * rate limit, login attempts through the lockout policy, session enforcement, and the origin.
+ * Built once per isolate from a parsed configuration.
  */
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
-import { clientAddressOf } from "./client/address";
+import { createAdmin } from "./admin";
+import { type ClientAddress, clientAddressOf } from "./client/address";
 import type { GatewayConfig } from "./config";
 import { gatewayErrorResponse } from "./http/errors";
 import { logEvent } from "./http/log";
-import { handleLoginAttempt } from "./login/handler";
+import { sendLockoutWebhook } from "./http/webhook";
+import { type LoginHooks, handleLoginAttempt } from "./login/handler";
 import { LOGIN_RESULT_HEADER } from "./login/outcome";
 import { matchLoginRoute } from "./login/routes";
 import { LockoutPolicy } from "./lockout/policy";
@@ -16,7 +19,9 @@ import { lockoutResponse } from "./lockout/response";
 import { forwardToOrigin } from "./proxy";
 import { applyRateLimit } from "./ratelimit";
 import { RateLimiter } from "./ratelimit/limiter";
+import { SessionRegistry } from "./sessions";
 import { type Stores, createStores } from "./store";
+import { StoreError } from "./store/contract";
 
 /** Hands background work to the Worker's `waitUntil`; outside a Worker (app.request in tests) it just runs. */
 function waitUntil(c: Context, promise: Promise<unknown>): void {
@@ -30,26 +35,66 @@ function waitUntil(c: Context, promise: Promise<unknown>): void {
   else promise.catch(() => {});
 }
 
+/** Runs a session-registry call; a store failure is logged and the request goes on (sessions fail open). */
+async function sessionCall<T>(c: Context, operation: string, call: () => Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    logEvent("fail_open", { request_id: c.var.requestId, store: error.store, reason: error.reason, stage: operation }, "error");
+    return fallback;
+  }
+}
+
 /** Builds the gateway. `stores` default to the ones the configuration names. */
-export function createGateway(config: GatewayConfig, { store, redis }: Stores = createStores(config.store)): Hono {
+export function createGateway(config: GatewayConfig, stores: Stores = createStores(config)): Hono {
   const policy = new LockoutPolicy({
     settings: config.lockout,
-    store,
+    store: stores.store,
     whitelist: config.whitelist,
     keyPrefix: config.keyPrefix,
     lockCacheSeconds: config.lockCacheSeconds,
   });
-  const limiter = new RateLimiter(config.rateLimits.policies, store, config.keyPrefix, redis);
+  const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis);
+  const sessions = new SessionRegistry(config.sessions, stores.sessions);
+  const adminPrefix = config.admin?.prefix ?? "/__gateway";
+
+  const loginHooks = (c: Context): LoginHooks => ({
+    succeeded: (response, username, client) =>
+      sessionCall(c, "session_record", () => sessions.recordLogin(response, username, client.text), undefined),
+    lockedOut: ({ username, client, failures, retryAfterSeconds }) => {
+      if (!config.lockoutWebhook) return;
+      const notice = {
+        event: "user_locked_out" as const,
+        request_id: c.var.requestId,
+        ip_address: client.text,
+        username,
+        path: c.req.path,
+        failures,
+        retry_after_seconds: retryAfterSeconds,
+        time: new Date().toISOString(),
+      };
+      waitUntil(c, sendLockoutWebhook(config.lockoutWebhook, notice));
+    },
+  });
+
   // Client-sent X-Request-Id is not trusted for log correlation; Cloudflare's ray id is, when present.
   const app = new Hono().use(requestId({ headerName: "", generator: (c) => c.req.header("cf-ray") ?? crypto.randomUUID() }));
 
-  app.all("*", async function gateway(c) {
-    const request = c.req.raw;
+  app.use(async function blacklist(c, next) {
     const client = clientAddressOf(c);
     if (client && config.blacklist.size > 0 && config.blacklist.has(client)) {
       logEvent("blacklisted", { request_id: c.var.requestId, ip: client.text, path: c.req.path });
-      return lockoutResponse(request, config.lockout, { reason: "blacklisted", failures: null, retryAfterSeconds: null });
+      return lockoutResponse(c.req.raw, config.lockout, { reason: "blacklisted", failures: null, retryAfterSeconds: null });
     }
+    await next();
+  });
+
+  app.route(adminPrefix, createAdmin({ config, stores, policy, sessions }));
+
+  app.all("*", async function gateway(c) {
+    const client: ClientAddress | undefined = clientAddressOf(c);
+    let request = c.req.raw;
     const route = matchLoginRoute(config.login.routes, request.method, c.req.path);
     const limited = await applyRateLimit(config.rateLimits, limiter, config.failMode, {
       request,
@@ -60,11 +105,26 @@ export function createGateway(config: GatewayConfig, { store, redis }: Stores = 
       waitUntil: (promise) => waitUntil(c, promise),
     });
     if ("refuse" in limited) return limited.refuse;
+
+    let clearCookie = false;
+    if (!route) {
+      const session = await sessionCall(c, "session_check", () => sessions.check(c, c.var.requestId), { kind: "pass" } as const);
+      if (session.kind === "reject") {
+        return gatewayErrorResponse(request, 401, "Unauthorized", "this session has ended; please log in again", { "set-cookie": sessions.clearCookie() });
+      }
+      if (session.kind === "strip") {
+        request = session.request;
+        clearCookie = true;
+      }
+    }
+
     const response = route
-      ? await handleLoginAttempt(config, policy, { request, route, client, requestId: c.var.requestId })
+      ? await handleLoginAttempt(config, policy, { request, route, client, requestId: c.var.requestId }, loginHooks(c))
       : await forwardToOrigin(request, config.origin, client);
+    if (!route && sessions.isLogout(request.method, c.req.path)) await sessionCall(c, "session_logout", () => sessions.logout(c), undefined);
     response.headers.delete(LOGIN_RESULT_HEADER);
     for (const [name, value] of Object.entries(limited.headers)) response.headers.set(name, value);
+    if (clearCookie) response.headers.append("set-cookie", sessions.clearCookie());
     return response;
   });
 

@@ -5,7 +5,7 @@
 import type { Hono } from "hono";
 import { createGateway } from "./app";
 import { ConfigError, parseConfig } from "./config";
-import { logEvent } from "./http/log";
+import { logEvent, recordDecisionsIn } from "./http/log";
 import { runMaintenance } from "./maintenance";
 import { type CounterStore, createStores } from "./store";
 
@@ -28,7 +28,8 @@ export function createWorker(): ExportedHandler<Env> {
   const build = (env: Env): Runtime => {
     if (!runtime) {
       const config = parseConfig(env as unknown as Record<string, unknown>);
-      const stores = createStores(config.store);
+      recordDecisionsIn(env.ANALYTICS ?? null);
+      const stores = createStores(config);
       runtime = { app: createGateway(config, stores), store: stores.store };
     }
     return runtime;

@@ -12,4 +12,10 @@ interface Env {
   AXES_PERMALOCK_MESSAGE?: string;
   DATABASE_URL?: string;
   NEON_HTTP_ENDPOINT?: string;
+  ADMIN_TOKEN?: string;
+  LOCKOUT_WEBHOOK_URL?: string;
+  SESSIONS_UPSTASH_REDIS_REST_URL?: string;
+  SESSIONS_UPSTASH_REDIS_REST_TOKEN?: string;
+  /** Optional Workers Analytics Engine dataset: one datapoint per security decision. */
+  ANALYTICS?: AnalyticsEngineDataset;
 }

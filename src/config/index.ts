@@ -5,6 +5,7 @@
 import { AddressList } from "../client/address";
 import { type LoginRoute, parseLoginRoutes } from "../login/routes";
 import { type LockoutSettings, parseLockoutSettings } from "../lockout/settings";
+import { type SessionSettings, parseSessionSettings } from "../sessions/settings";
 import type { OriginSettings } from "../proxy";
 import type { RateLimitSettings } from "../ratelimit";
 import { parseHeaderStyle, parseRateLimits } from "../ratelimit/policies";
@@ -46,6 +47,34 @@ export interface GatewayConfig {
   readonly store: StoreSettings;
   /** Prefix of every key the gateway writes (counters under `<prefix>:lockout:`). @default "axes" */
   readonly keyPrefix: string;
+  readonly sessions: SessionSettings;
+  /** The admin API; null when ADMIN_TOKEN is unset (disabled). */
+  readonly admin: { readonly token: string; readonly prefix: string } | null;
+  /** Called on each lockout (django-axes' `user_locked_out` signal at the edge). */
+  readonly lockoutWebhook: { readonly url: string; readonly timeoutMs: number } | null;
+}
+
+function parseAdmin(env: RawEnv): GatewayConfig["admin"] {
+  const token = readText(env, "ADMIN_TOKEN");
+  const prefix = readText(env, "ADMIN_PREFIX") ?? "/__gateway";
+  if (!/^\/[\w.~-]+(\/[\w.~-]+)*$/.test(prefix)) throw new ConfigError("ADMIN_PREFIX", "must be a path such as /__gateway", "/__gateway");
+  if (token === undefined) return null;
+  // A secret: the message never repeats it.
+  if (token.length < 16) throw new ConfigError("ADMIN_TOKEN", "must be at least 16 characters (generate one with `openssl rand -hex 32`)", "<64 hex characters>");
+  return Object.freeze({ token, prefix });
+}
+
+function parseWebhook(env: RawEnv): GatewayConfig["lockoutWebhook"] {
+  const url = readText(env, "LOCKOUT_WEBHOOK_URL");
+  if (url === undefined) return null;
+  if (!/^https?:\/\/[^/]/.test(url)) throw new ConfigError("LOCKOUT_WEBHOOK_URL", "must be an http(s) URL", "https://hooks.example.com/gateway");
+  let timeoutMs: number;
+  try {
+    timeoutMs = Math.round(parseDurationSeconds(readText(env, "LOCKOUT_WEBHOOK_TIMEOUT") ?? "5s") * 1000);
+  } catch (error) {
+    throw new ConfigError("LOCKOUT_WEBHOOK_TIMEOUT", (error as Error).message, "5s");
+  }
+  return Object.freeze({ url, timeoutMs });
 }
 
 function parseOrigin(env: RawEnv): OriginSettings {
@@ -162,5 +191,8 @@ export function parseConfig(env: RawEnv): GatewayConfig {
     blacklist: parseAddressList(env, "AXES_BLACKLIST_IPS"),
     store: parseStore(env, environment),
     keyPrefix,
+    sessions: parseSessionSettings(env),
+    admin: parseAdmin(env),
+    lockoutWebhook: parseWebhook(env),
   });
 }

@@ -35,14 +35,28 @@ async function digest(text: string): Promise<string> {
   return Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** How a normalised username is written inside a key. */
+export async function usernameInKey(username: string): Promise<string> {
+  return username.length > MAX_KEY_USERNAME ? `sha256.${await digest(username)}` : encodeURIComponent(username);
+}
+
+/** The parts of a counter key, as written (`{ ip_address: "192.0.2.1", username: "alice" }`). */
+export function keyParts(key: string, prefix: string): Partial<Record<LockoutParameter, string>> {
+  const parts: Partial<Record<LockoutParameter, string>> = {};
+  for (const pair of key.slice(lockoutKeyPrefix(prefix).length).split("&")) {
+    const at = pair.indexOf("=");
+    const name = pair.slice(0, at) as LockoutParameter;
+    if (name === "ip_address" || name === "username" || name === "user_agent") parts[name] = pair.slice(at + 1);
+  }
+  return parts;
+}
+
 async function part(parameter: LockoutParameter, client: LoginClient): Promise<string> {
   switch (parameter) {
     case "ip_address":
       return `ip_address=${client.address.text}`;
-    case "username": {
-      const name = client.username;
-      return `username=${name.length > MAX_KEY_USERNAME ? `sha256.${await digest(name)}` : encodeURIComponent(name)}`;
-    }
+    case "username":
+      return `username=${await usernameInKey(client.username)}`;
     case "user_agent":
       return `user_agent=${await digest(client.userAgent)}`;
   }

@@ -23,6 +23,14 @@ export interface LoginAttempt {
   readonly requestId: string;
 }
 
+/** What else happens around a login: recording the session, announcing lockouts. */
+export interface LoginHooks {
+  /** After a successful login (the origin's response is final); may record the session. */
+  readonly succeeded?: (response: Response, username: string, client: ClientAddress) => Promise<void>;
+  /** On each new lockout; must not delay the response (use waitUntil). */
+  readonly lockedOut?: (notice: { username: string; client: ClientAddress; failures: number; retryAfterSeconds: number | null }) => void;
+}
+
 function storeDown(config: GatewayConfig, attempt: LoginAttempt, error: StoreError, stage: string): void {
   logEvent(
     config.failMode.login === "open" ? "fail_open" : "fail_closed",
@@ -32,7 +40,7 @@ function storeDown(config: GatewayConfig, attempt: LoginAttempt, error: StoreErr
 }
 
 /** Handles a request aimed at a login route. */
-export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutPolicy, attempt: LoginAttempt): Promise<Response> {
+export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutPolicy, attempt: LoginAttempt, hooks: LoginHooks = {}): Promise<Response> {
   const { request, route, client, requestId } = attempt;
   if (!client) {
     return gatewayErrorResponse(request, 400, "Bad Request", "the client address is unknown (the gateway must run behind Cloudflare, which sets CF-Connecting-IP)");
@@ -78,7 +86,9 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
   if (verdict.kind === "locked-out") {
     await response.body?.cancel();
     logEvent("lockout", { ...who, failures: verdict.failures, retry_after: verdict.retryAfterSeconds }, "warn");
+    hooks.lockedOut?.({ username, client, failures: verdict.failures, retryAfterSeconds: verdict.retryAfterSeconds });
     return lockoutResponse(request, config.lockout, { reason: "locked", ...verdict });
   }
+  if (outcome === "success") await hooks.succeeded?.(response, username, client);
   return response;
 }

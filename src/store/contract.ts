@@ -67,6 +67,10 @@ export interface CounterStore {
    * expiry) and answers its value. The rate limiter's fallback when Upstash cannot run its algorithm.
    */
   consume(key: string, windowSeconds: number): Promise<WindowCount>;
+  /** Cheapest possible call, for the health check. */
+  ping(): Promise<void>;
+  /** Live counters whose key starts with `prefix`, at most `limit` of them (admin listings and resets). */
+  list(prefix: string, limit: number): Promise<CounterSnapshot[]>;
   /** Told of every lockout; a store that keeps a second copy (the failover store) writes it there. */
   noteLockout?(counters: readonly CounterSnapshot[]): Promise<void>;
 }

@@ -80,6 +80,14 @@ describe("configuration", () => {
     ["CIRCUIT_BREAKER_COOLDOWN", "10", "no unit"],
     ["REDIS_TIMEOUT_MS", "5", "from 10"],
     ["CACHE_KEY_PREFIX", "a b", "letters"],
+    ["SESSION_TIMEOUT", "3600", "no unit"],
+    ["SESSION_ENFORCEMENT", "block", "one of off, strip, reject"],
+    ["SESSION_COOKIE_NAME", "a b", "not a valid cookie name"],
+    ["LOGOUT_ROUTES", '[{"path":"logout"}]', 'must start with "/"'],
+    ["ADMIN_TOKEN", "tooshort", "at least 16 characters"],
+    ["ADMIN_PREFIX", "admin", "must be a path"],
+    ["LOCKOUT_WEBHOOK_URL", "ftp://x", "http(s) URL"],
+    ["SESSIONS_UPSTASH_REDIS_REST_URL", "not-a-url", "http(s) URL"],
   ])("refuses %s=%s, naming the variable and a valid example", (variable, value, problem) => {
     const error = configError({ [variable]: value });
     expect(error.variable).toBe(variable);
@@ -105,6 +113,7 @@ describe("configuration", () => {
 
   it("never echoes DATABASE_URL, which is a secret", () => {
     expect(configError({ DATABASE_URL: "mysql://root:hunter2@db" }).message).not.toContain("hunter2");
+    expect(configError({ ADMIN_TOKEN: "hunter2" }).message).not.toContain("hunter2");
   });
 
   it("requires the Upstash URL and token together", () => {

@@ -27,7 +27,7 @@ export const nextIp = () => {
 export interface TestGateway {
   app: Hono;
   prefix: string;
-  request(path: string, init?: RequestInit & { ip?: string }): Promise<Response>;
+  request(path: string, init?: RequestInit & { ip?: string; ctx?: ExecutionContext }): Promise<Response>;
 }
 
 export const JSON_ROUTES = JSON.stringify([
@@ -46,10 +46,10 @@ export function gatewayWith(overrides: Record<string, unknown> = {}): TestGatewa
   return {
     app,
     prefix,
-    async request(path, { ip, headers, ...init } = {}) {
+    async request(path, { ip, headers, ctx, ...init } = {}) {
       const all = new Headers(headers);
       if (ip !== undefined) all.set("cf-connecting-ip", ip);
-      return app.fetch(new Request(`https://gateway.test${path}`, { ...init, headers: all, redirect: "manual" }), env);
+      return app.fetch(new Request(`https://gateway.test${path}`, { ...init, headers: all, redirect: "manual" }), env, ctx);
     },
   };
 }

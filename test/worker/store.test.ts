@@ -25,11 +25,14 @@ describe("store round trips per request kind, counted at the bridge", () => {
     return (await bridge.stats()).requests;
   }
 
-  it("costs 1 per failed login, 2 per success, 1 per locked attempt, 0 for ordinary and whitelisted requests", async () => {
+  it("costs 1 per failed login, 2 per success (3 when it records a session), 1 per locked attempt, 0 for ordinary and whitelisted requests", async () => {
     const gw = gatewayWith({ AXES_FAILURE_LIMIT: "2", AXES_WHITELIST_IPS: "203.0.113.0/24" });
     const ip = nextIp();
     await (await gw.request("/api/login/", jsonLogin("warm-up", "x", nextIp()))).text(); // loads the scripts
-    expect(await tripsOf(() => gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, ip)))).toBe(2);
+    // reserve + give back, then record the session the origin's cookie started
+    expect(await tripsOf(() => gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, ip)))).toBe(3);
+    // reserve + give back: /api/signin/ reports success by header and sets no session cookie
+    expect(await tripsOf(() => gw.request("/api/signin/", jsonLogin(DEMO.username, DEMO.password, ip)))).toBe(2);
     expect(await tripsOf(() => gw.request("/api/login/", jsonLogin("sam", "x", ip)))).toBe(1);
     expect(await tripsOf(() => gw.request("/api/login/", jsonLogin("sam", "x", ip)))).toBe(1); // reaches the limit
     expect(await tripsOf(() => gw.request("/api/login/", jsonLogin("sam", "x", ip)))).toBe(1); // locked

@@ -12,6 +12,7 @@ import { logEvent } from "../../http/log";
 import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, StoreError, type WindowCount } from "../contract";
 import type { PostgresStore } from "../postgres";
 import type { CircuitBreaker } from "./breaker";
+import { Failover } from "./runner";
 
 /** How far before the recorded outage start the copy-back looks, for clock skew and in-flight writes. */
 const COPY_BACK_MARGIN_MS = 60_000;
@@ -22,13 +23,16 @@ const MIRROR_MEMORY = 10_000;
 export class FailoverStore implements CounterStore {
   readonly kind = "upstash+postgres";
   private readonly mirroredAt = new Map<string, number>();
+  private readonly failover: Failover;
 
   constructor(
     readonly primary: CounterStore,
     readonly fallback: PostgresStore,
     readonly breaker: CircuitBreaker,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.failover = new Failover(breaker, primary.kind, fallback.kind, () => this.copyBack());
+  }
 
   /** Copies what Postgres counted during the outage into the primary; doubles as the half-open probe. */
   private async copyBack(): Promise<void> {
@@ -48,22 +52,8 @@ export class FailoverStore implements CounterStore {
    * Runs `onPrimary` unless the circuit is open, and `onFallback` when it is or when the primary
    * fails. Public so that the rate limiter's Upstash calls share the breaker and the copy-back.
    */
-  async withFailover<T>(operation: string, onPrimary: () => Promise<T>, onFallback: () => Promise<T>): Promise<T> {
-    const gate = this.breaker.gate();
-    if (gate !== "fallback") {
-      try {
-        if (gate === "probe") await this.copyBack();
-        const result = await onPrimary();
-        if (this.breaker.succeeded()) logEvent("circuit_closed", { store: this.primary.kind }, "warn");
-        return result;
-      } catch (error) {
-        if (!(error instanceof StoreError)) throw error;
-        const opened = this.breaker.failed();
-        logEvent("failover", { operation, from: error.store, to: this.fallback.kind, reason: error.reason, circuit: this.breaker.state }, "error");
-        if (opened) logEvent("circuit_open", { store: this.primary.kind, reason: error.reason }, "error");
-      }
-    }
-    return onFallback();
+  withFailover<T>(operation: string, onPrimary: () => Promise<T>, onFallback: () => Promise<T>): Promise<T> {
+    return this.failover.run(operation, onPrimary, onFallback);
   }
 
   reserve(keys: readonly string[], rule: CounterRule): Promise<Reservation> {
@@ -84,6 +74,14 @@ export class FailoverStore implements CounterStore {
 
   merge(counters: readonly CounterSnapshot[]): Promise<void> {
     return this.withFailover("merge", () => this.primary.merge(counters), () => this.fallback.merge(counters));
+  }
+
+  ping(): Promise<void> {
+    return this.withFailover("ping", () => this.primary.ping(), () => this.fallback.ping());
+  }
+
+  list(prefix: string, limit: number): Promise<CounterSnapshot[]> {
+    return this.withFailover("list", () => this.primary.list(prefix, limit), () => this.fallback.list(prefix, limit));
   }
 
   consume(key: string, windowSeconds: number): Promise<WindowCount> {

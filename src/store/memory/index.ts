@@ -86,4 +86,16 @@ export class MemoryStore implements CounterStore {
     this.counters.set(key, counter);
     return { count: counter.count, resetAtMs: counter.expiresAt! };
   }
+
+  async ping(): Promise<void> {}
+
+  async list(prefix: string, limit: number): Promise<CounterSnapshot[]> {
+    const found: CounterSnapshot[] = [];
+    for (const key of [...this.counters.keys()]) {
+      const counter = key.startsWith(prefix) ? this.live(key) : undefined;
+      if (counter && counter.count > 0) found.push({ key, count: counter.count, expiresAtMs: counter.expiresAt });
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
 }

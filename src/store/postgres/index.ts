@@ -8,7 +8,7 @@ import { inArray, lt, sql as raw } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-http";
 import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, type WindowCount, asStoreError } from "../contract";
 import { gatewayCache } from "./schema";
-import { CHANGED_SINCE, CONSUME, LOCK_KEYS, MERGE, RELEASE, RESERVE } from "./statements";
+import { CHANGED_SINCE, CONSUME, LIST, LOCK_KEYS, MERGE, RELEASE, RESERVE } from "./statements";
 
 export type SqlClient = NeonQueryFunction<false, false>;
 
@@ -84,14 +84,22 @@ export class PostgresStore implements CounterStore {
     return { count: rows[0]!.count, resetAtMs: rows[0]!.reset_ms };
   }
 
-  /** Live lockout counters written since `sinceMs` (at most `limit`), to copy back into Upstash after an outage. */
-  async changedSince(sinceMs: number, limit: number): Promise<CounterSnapshot[]> {
-    const rows = (await this.run(() => this.sql.query(CHANGED_SINCE, [sinceMs, limit], this.options()))) as {
-      key: string;
-      count: number;
-      expires_ms: number | null;
-    }[];
+  private async snapshots(query: string, params: unknown[]): Promise<CounterSnapshot[]> {
+    const rows = (await this.run(() => this.sql.query(query, params, this.options()))) as { key: string; count: number; expires_ms: number | null }[];
     return rows.map((row) => ({ key: row.key, count: row.count, expiresAtMs: row.expires_ms }));
+  }
+
+  /** Live lockout counters written since `sinceMs` (at most `limit`), to copy back into Upstash after an outage. */
+  changedSince(sinceMs: number, limit: number): Promise<CounterSnapshot[]> {
+    return this.snapshots(CHANGED_SINCE, [sinceMs, limit]);
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.sql.query("SELECT 1", [], this.options()));
+  }
+
+  list(prefix: string, limit: number): Promise<CounterSnapshot[]> {
+    return this.snapshots(LIST, [prefix, limit]);
   }
 
   /**

@@ -77,3 +77,11 @@ ON CONFLICT (key) DO UPDATE SET
   expires_at = CASE WHEN c.expires_at <= now() THEN excluded.expires_at ELSE c.expires_at END,
   updated_at = now()
 RETURNING c.count, ceil(extract(epoch FROM c.expires_at) * 1000)::float8 AS reset_ms`;
+
+/** $1 key prefix, $2 limit. Live counters under the prefix. */
+export const LIST = `
+SELECT key, count, ceil(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms
+FROM gateway_cache
+WHERE starts_with(key, $1) AND count > 0 AND (expires_at IS NULL OR expires_at > now())
+ORDER BY key
+LIMIT $2`;

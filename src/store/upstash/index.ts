@@ -6,10 +6,10 @@
  */
 import { Redis } from "@upstash/redis/cloudflare";
 import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, type WindowCount, asStoreError } from "../contract";
-import { CONSUME_SCRIPT, MERGE_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
+import { CONSUME_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
 
 /** The narrow part of the Redis client this store uses, so tests and wrappers stay honest. */
-export type UpstashClient = Pick<Redis, "createScript" | "del">;
+export type UpstashClient = Pick<Redis, "createScript" | "del" | "ping">;
 
 export interface UpstashStoreOptions {
   readonly url: string;
@@ -42,12 +42,14 @@ export class UpstashStore implements CounterStore {
   private readonly releaseScript;
   private readonly mergeScript;
   private readonly consumeScript;
+  private readonly listScript;
 
   constructor(private readonly redis: UpstashClient) {
     this.reserveScript = redis.createScript<number[]>(RESERVE_SCRIPT);
     this.releaseScript = redis.createScript<number>(RELEASE_SCRIPT);
     this.mergeScript = redis.createScript<number>(MERGE_SCRIPT);
     this.consumeScript = redis.createScript<[number, number]>(CONSUME_SCRIPT);
+    this.listScript = redis.createScript<(string | number)[]>(LIST_SCRIPT);
   }
 
   private run<T>(call: () => Promise<T>): Promise<T> {
@@ -87,5 +89,22 @@ export class UpstashStore implements CounterStore {
   async consume(key: string, windowSeconds: number): Promise<WindowCount> {
     const [count, leftMs] = await this.run(() => this.consumeScript.exec([key], [String(Math.ceil(windowSeconds * 1000))]));
     return { count, resetAtMs: Date.now() + Math.max(0, leftMs) };
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.redis.ping());
+  }
+
+  async list(prefix: string, limit: number): Promise<CounterSnapshot[]> {
+    const pattern = `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
+    const flat = await this.run(() => this.listScript.exec([], [pattern, String(limit)]));
+    const now = Date.now();
+    const found: CounterSnapshot[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      const count = Number(flat[i + 1]);
+      const ttl = Number(flat[i + 2]);
+      if (Number.isFinite(count) && count > 0) found.push({ key: String(flat[i]), count, expiresAtMs: ttl >= 0 ? now + ttl : null });
+    }
+    return found;
   }
 }

@@ -77,3 +77,27 @@ local n = redis.call("INCR", KEYS[1])
 if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
 return {n, redis.call("PTTL", KEYS[1])}
 `.trim();
+
+/**
+ * ARGV: a SCAN pattern, the most entries to return. Returns key, value, ms to live (-1 = never)
+ * for each live counter matching, flattened.
+ */
+export const LIST_SCRIPT = `
+local out = {}
+local limit = tonumber(ARGV[2]) * 3
+local cursor = "0"
+repeat
+  local page = redis.call("SCAN", cursor, "MATCH", ARGV[1], "COUNT", 1000)
+  cursor = page[1]
+  for _, key in ipairs(page[2]) do
+    local value = redis.call("GET", key)
+    if value then
+      out[#out + 1] = key
+      out[#out + 1] = value
+      out[#out + 1] = redis.call("PTTL", key)
+      if #out >= limit then return out end
+    end
+  end
+until cursor == "0"
+return out
+`.trim();

@@ -1,0 +1,141 @@
+/**
+ * The admin API under ADMIN_PREFIX (default /__gateway), behind `Authorization: Bearer ADMIN_TOKEN`
+ * (Hono's bearerAuth compares in constant time). Disabled (404) when no token is set. Admin requests
+ * never reach the origin.
+ */
+import { Hono } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import type { GatewayConfig } from "../config";
+import { logEvent } from "../http/log";
+import { normaliseUsername } from "../lockout/keys";
+import type { LockoutPolicy } from "../lockout/policy";
+import type { SessionRegistry } from "../sessions";
+import { StoreError } from "../store/contract";
+import type { Stores } from "../store";
+import { storeHealth } from "./health";
+import { AdminInputError, type ClientFilter, LockoutAdmin } from "./lockouts";
+
+export interface AdminDependencies {
+  readonly config: GatewayConfig;
+  readonly stores: Stores;
+  readonly policy: LockoutPolicy;
+  readonly sessions: SessionRegistry;
+}
+
+async function jsonBody(request: Request): Promise<Record<string, unknown>> {
+  try {
+    const body: unknown = await request.json();
+    if (typeof body === "object" && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new AdminInputError("the body must be a JSON object");
+}
+
+function clientFilter(input: Record<string, unknown>): ClientFilter {
+  const filter: { ip?: string; username?: string } = {};
+  for (const name of ["ip", "username"] as const) {
+    const value = input[name];
+    if (value === undefined || value === null || value === "") continue;
+    if (typeof value !== "string") throw new AdminInputError(`"${name}" must be text`);
+    filter[name] = value;
+  }
+  return filter;
+}
+
+/** The admin routes, to mount at the prefix; a 404 responder when the API is disabled. */
+export function createAdmin({ config, stores, policy, sessions }: AdminDependencies): Hono {
+  const admin = new Hono();
+  if (config.admin === null) {
+    admin.all("*", (c) => c.json({ error: "admin API disabled" }, 404));
+    return admin;
+  }
+  const lockouts = new LockoutAdmin(stores.store, config.lockout, config.keyPrefix);
+  const message = (text: string) => ({ error: text });
+  admin.use(
+    bearerAuth({
+      token: config.admin.token,
+      noAuthenticationHeader: { message: message("missing bearer token") },
+      invalidAuthenticationHeader: { message: message("malformed Authorization header") },
+      invalidToken: { message: message("invalid token") },
+    }),
+  );
+
+  admin.get("/health", async (c) => {
+    const health = await storeHealth(stores);
+    return c.json({ ...health, config: configSummary(config) }, health.status === "ok" ? 200 : 503);
+  });
+
+  admin.get("/lockouts", async (c) => c.json(await lockouts.list()));
+
+  admin.get("/lockouts/status", async (c) => c.json(await lockouts.status(clientFilter(c.req.query()))));
+
+  admin.post("/lockouts/reset", async (c) => {
+    const filter = clientFilter(await jsonBody(c.req.raw));
+    const keys = await lockouts.reset(filter);
+    policy.forgetLocks(keys);
+    logEvent("lockout_reset", { request_id: c.var.requestId, ip: filter.ip ?? null, by: Object.keys(filter).join("+"), counters: keys.length });
+    return c.json({ reset: keys.length });
+  });
+
+  admin.get("/sessions", async (c) => {
+    const username = c.req.query("username");
+    if (!username) throw new AdminInputError('give "username"');
+    const now = Date.now();
+    const list = await sessions.listUser(normaliseUsername(username, config.lockout.usernameCaseSensitive));
+    return c.json({
+      sessions: list.map(({ hash, record }) => ({
+        id: hash.slice(0, 12),
+        username: record.u,
+        ip: record.ip,
+        created: new Date(record.c).toISOString(),
+        last_seen: new Date(record.s).toISOString(),
+        state: record.r !== undefined ? "revoked" : now - record.s > config.sessions.timeoutMs ? "expired" : "active",
+      })),
+    });
+  });
+
+  admin.post("/sessions/revoke", async (c) => {
+    const body = await jsonBody(c.req.raw);
+    let revoked: number;
+    if (typeof body.session_id === "string" && body.session_id !== "") revoked = await sessions.revokeSession(body.session_id);
+    else if (typeof body.username === "string" && body.username !== "") {
+      revoked = await sessions.revokeUser(normaliseUsername(body.username, config.lockout.usernameCaseSensitive));
+    } else throw new AdminInputError('give "session_id" or "username"');
+    logEvent("session_revoked", { request_id: c.var.requestId, by: body.session_id ? "session" : "username", sessions: revoked });
+    return c.json({ revoked });
+  });
+
+  admin.notFound((c) => c.json({ error: "no such admin endpoint" }, 404));
+  admin.onError((error, c) => {
+    if (error instanceof AdminInputError) return c.json({ error: error.message }, 400);
+    if (error instanceof StoreError) return c.json({ error: `${error.store} is unavailable (${error.reason})` }, 503);
+    if ("getResponse" in error && typeof error.getResponse === "function") return error.getResponse() as Response;
+    logEvent("internal_error", { request_id: c.var.requestId, error: error.name, stage: "admin" }, "error");
+    return c.json({ error: "internal error" }, 500);
+  });
+  return admin;
+}
+
+/** The configuration without a secret in it. */
+function configSummary(config: GatewayConfig) {
+  return {
+    environment: config.environment,
+    origin: config.origin.url?.host ?? "zone",
+    login_routes: config.login.routes.map((r) => `${r.methods.join(",")} ${r.path}`),
+    lockout: {
+      failure_limit: config.lockout.failureLimit,
+      cooloff_seconds: config.lockout.cooloffSeconds,
+      parameters: config.lockout.parameters,
+      reset_on_success: config.lockout.resetOnSuccess,
+      http_response_code: config.lockout.httpResponseCode,
+    },
+    whitelist_entries: config.whitelist.size,
+    blacklist_entries: config.blacklist.size,
+    stores: { upstash: config.store.upstash !== null, postgres: config.store.postgres !== null },
+    fail_mode: config.failMode,
+    rate_limits: config.rateLimits.policies.map((p) => p.name),
+    sessions: { cookie: config.sessions.cookieName, enforcement: config.sessions.enforcement, timeout_seconds: config.sessions.timeoutMs / 1000 },
+    lockout_webhook: config.lockoutWebhook !== null,
+  };
+}

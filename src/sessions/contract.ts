@@ -1,0 +1,44 @@
+/**
+ * The edge session registry's storage contract: Upstash (optionally its own database), Postgres
+ * (the same cache table), memory in development, and a failover wrapper, like the counters.
+ */
+
+/** A session the gateway saw being created by a successful login. */
+export interface SessionRecord {
+  /** Normalised username. */
+  readonly u: string;
+  /** Client IP at login. */
+  readonly ip: string;
+  /** Created, epoch ms. */
+  readonly c: number;
+  /** Last seen, epoch ms. */
+  readonly s: number;
+  /** Revoked at, epoch ms. */
+  readonly r?: number;
+}
+
+/** What the registry knows of a session cookie. Only "revoked" and "expired" are acted on. */
+export type SessionState = "active" | "revoked" | "expired" | "unknown";
+
+export interface StoredSession {
+  /** SHA-256 of the session id, hex. */
+  readonly hash: string;
+  readonly record: SessionRecord;
+}
+
+export interface SessionStore {
+  readonly kind: string;
+  /** Records a session (and indexes it under its user) for `ttlMs`. */
+  save(hash: string, record: SessionRecord, ttlMs: number): Promise<void>;
+  /**
+   * One round trip: reads the session and, when active, slides its last-seen time to `now` and its
+   * expiry to `ttlMs`. A session not seen for `timeoutMs` is expired.
+   */
+  touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionState>;
+  /** Deletes a session (logout). */
+  remove(hash: string): Promise<void>;
+  /** Marks sessions revoked, kept for `ttlMs` so the edge keeps refusing them; answers how many. */
+  revoke(hashes: readonly string[], now: number, ttlMs: number): Promise<number>;
+  /** The sessions indexed under a user. */
+  listUser(username: string): Promise<StoredSession[]>;
+}

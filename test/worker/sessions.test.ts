@@ -1,0 +1,117 @@
+/** Edge sessions against the real Redis (and Postgres for the fallback), with the demo origin's real cookies. */
+import { afterEach, describe, expect, it } from "vitest";
+import { DEMO, bridge, formLogin, gatewayWith, jsonLogin, neonHttp, nextIp, origin, postgres } from "./helpers";
+
+const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
+const admin = (gw: ReturnType<typeof gatewayWith>, path: string, body?: object) =>
+  gw.request(`/__gateway${path}`, {
+    method: body ? "POST" : "GET",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: body && JSON.stringify(body),
+  });
+
+/** Logs the demo user in through the gateway; answers the session cookie the origin set. */
+async function login(gw: ReturnType<typeof gatewayWith>, ip = nextIp()): Promise<string> {
+  const res = await gw.request("/accounts/login/", formLogin(DEMO.username, DEMO.password, ip));
+  expect(res.status).toBe(302);
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith("sessionid="))!;
+  return cookie.split(";")[0]!;
+}
+
+const home = (gw: ReturnType<typeof gatewayWith>, cookie: string) => gw.request("/", { ip: nextIp(), headers: { cookie: `${cookie}; csrftoken=abc` } });
+
+afterEach(async () => {
+  await bridge.fault({ mode: "none" });
+  await neonHttp.fault({ mode: "none" });
+});
+
+describe("edge sessions", () => {
+  for (const enforcement of ["strip", "reject", "off"] as const) {
+    it(`handles a revoked session's next request at the edge with SESSION_ENFORCEMENT=${enforcement}`, async () => {
+      const gw = gatewayWith({ ADMIN_TOKEN, SESSION_ENFORCEMENT: enforcement });
+      const cookie = await login(gw);
+      expect(await (await home(gw, cookie)).text()).toContain("demo"); // the origin sees the session
+      expect(await (await admin(gw, "/sessions/revoke", { username: "Demo" })).json()).toEqual({ revoked: 1 });
+
+      await origin.resetStats();
+      const after = await home(gw, cookie);
+      if (enforcement === "reject") {
+        expect(after.status).toBe(401);
+        expect(after.headers.get("set-cookie")).toMatch(/^sessionid=; Max-Age=0/);
+        expect((await origin.stats()).requests).toBe(0); // the origin never saw it
+      } else if (enforcement === "strip") {
+        expect(after.status).toBe(200);
+        const page = await after.text();
+        expect(page).not.toContain("Logged in as");
+        expect(after.headers.getSetCookie().some((c) => c.startsWith("sessionid=; Max-Age=0"))).toBe(true);
+        const echo = await gw.request("/__origin/echo", { ip: nextIp(), headers: { cookie: `${cookie}; csrftoken=abc` } });
+        const { headers } = (await echo.json()) as { headers: Record<string, string> };
+        expect(headers.cookie).toBe("csrftoken=abc"); // the origin got the request without the session
+      } else {
+        expect(await after.text()).toContain("Logged in as");
+      }
+    });
+  }
+
+  it("costs one round trip with a session cookie and none without", async () => {
+    const gw = gatewayWith();
+    const cookie = await login(gw);
+    await bridge.resetStats();
+    await (await home(gw, cookie)).text();
+    expect((await bridge.stats()).requests).toBe(1);
+    await bridge.resetStats();
+    await (await gw.request("/", { ip: nextIp() })).text();
+    expect((await bridge.stats()).requests).toBe(0);
+  });
+
+  it("lets cookies the registry never saw through", async () => {
+    const gw = gatewayWith({ SESSION_ENFORCEMENT: "reject" });
+    expect((await gw.request("/", { ip: nextIp(), headers: { cookie: "sessionid=never-seen" } })).status).toBe(200);
+  });
+
+  it("treats a session idle for SESSION_TIMEOUT as expired, and slides it while in use", async () => {
+    const gw = gatewayWith({ SESSION_TIMEOUT: "1500ms", SESSION_ENFORCEMENT: "reject" });
+    const cookie = await login(gw);
+    await new Promise((r) => setTimeout(r, 900));
+    expect((await home(gw, cookie)).status).toBe(200); // slides
+    await new Promise((r) => setTimeout(r, 900));
+    expect((await home(gw, cookie)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1700));
+    expect((await home(gw, cookie)).status).toBe(401);
+  });
+
+  it("forgets the session on logout, and keeps records apart from the counters", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN });
+    const cookie = await login(gw);
+    const listed = (await (await admin(gw, "/sessions?username=demo")).json()) as { sessions: { id: string; ip: string; state: string }[] };
+    expect(listed.sessions.some((s) => s.state === "active")).toBe(true);
+    const before = listed.sessions.length;
+    await gw.request("/accounts/logout/", { method: "POST", ip: nextIp(), headers: { cookie } });
+    const after = (await (await admin(gw, "/sessions?username=demo")).json()) as { sessions: unknown[] };
+    expect(after.sessions.length).toBe(before - 1);
+    expect(JSON.stringify(listed)).not.toContain(cookie.split("=")[1]); // never the raw session id
+  });
+
+  it("revokes one session by its id and leaves the user's others alone", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN, SESSION_ENFORCEMENT: "reject" });
+    const first = await login(gw);
+    const second = await login(gw);
+    expect(await (await admin(gw, "/sessions/revoke", { session_id: first.split("=")[1] })).json()).toEqual({ revoked: 1 });
+    expect((await home(gw, first)).status).toBe(401);
+    expect((await home(gw, second)).status).toBe(200);
+  });
+
+  it("falls back to Postgres, and a revocation made while Upstash is down still holds after it returns", async () => {
+    const gw = gatewayWith({ ...postgres, ADMIN_TOKEN, SESSION_ENFORCEMENT: "reject", REDIS_TIMEOUT_MS: "300", CIRCUIT_BREAKER_FAILURES: "1", CIRCUIT_BREAKER_COOLDOWN: "1s" });
+    const cookie = await login(gw);
+    await bridge.fault({ mode: "error", status: 500 });
+    expect((await home(gw, cookie)).status).toBe(200);
+    expect(await (await admin(gw, "/sessions/revoke", { session_id: cookie.split("=")[1] })).json()).toEqual({ revoked: 0 });
+    expect((await home(gw, cookie)).status).toBe(401); // Postgres holds the tombstone
+    await bridge.fault({ mode: "none" });
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await home(gw, cookie)).status).toBe(401); // the probe copies the revocation into Upstash
+    await neonHttp.fault({ mode: "down" });
+    expect((await home(gw, cookie)).status).toBe(401); // Upstash alone now knows it
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * The command line of `npm run gateway`: turns argv into one typed command, or a UsageError that names the bad
+ * option and shows a valid invocation.
+ */
+import { parseArgs } from "node:util";
+
+/** A bad invocation: the CLI prints the message and exits 2. */
+export class UsageError extends Error {}
+
+/** One admin operation, with exactly the options it takes. */
+export type Command =
+  | { readonly name: "health" }
+  | { readonly name: "lockouts list" }
+  | { readonly name: "lockouts status"; readonly ip?: string; readonly username?: string }
+  | { readonly name: "lockouts reset"; readonly ip?: string; readonly username?: string }
+  | { readonly name: "sessions list"; readonly username: string }
+  | { readonly name: "sessions revoke"; readonly by: "session_id"; readonly sessionId: string }
+  | { readonly name: "sessions revoke"; readonly by: "username"; readonly username: string };
+
+/** What the user asked for: usage, or a command with the global options. */
+export type Invocation =
+  | { readonly kind: "help" }
+  | { readonly kind: "run"; readonly command: Command; readonly json: boolean; readonly url?: string };
+
+type CommandName = Command["name"];
+
+/** Options each command accepts (besides the global ones) and one example to show when it is misused. */
+const COMMANDS: Record<CommandName, { readonly options: readonly string[]; readonly example: string }> = {
+  health: { options: [], example: "health" },
+  "lockouts list": { options: [], example: "lockouts list" },
+  "lockouts status": { options: ["ip", "username"], example: "lockouts status --ip 203.0.113.9 --username alice" },
+  "lockouts reset": { options: ["ip", "username"], example: "lockouts reset --ip 203.0.113.9" },
+  "sessions list": { options: ["username"], example: "sessions list --username alice" },
+  "sessions revoke": { options: ["session-id", "username"], example: "sessions revoke --username alice" },
+};
+
+const GROUPS: Record<string, readonly string[]> = {
+  lockouts: ["list", "status", "reset"],
+  sessions: ["list", "revoke"],
+};
+
+/** The usage text printed by `--help` and with no arguments. */
+export const USAGE = `Usage: npm run gateway -- <command> [options]
+
+Operator commands for the gateway's admin API.
+
+Commands:
+  health                                       stores, circuit breaker and configuration summary
+  lockouts list                                clients currently locked out
+  lockouts status [--ip IP] [--username NAME]  counters of a client (at least one option)
+  lockouts reset --ip IP | --username NAME     delete a client's counters (both: the pair's counters too)
+  sessions list --username NAME                sessions the gateway recorded for a user
+  sessions revoke --session-id ID | --username NAME
+                                               revoke one session (raw cookie value) or all of a user's
+
+Global options:
+  --json        print the API's JSON answer as is
+  --url URL     gateway base URL (overrides GATEWAY_URL)
+  --help        show this text
+
+Environment:
+  GATEWAY_URL              gateway base URL (default http://127.0.0.1:8787)
+  GATEWAY_ADMIN_TOKEN      admin bearer token (required; ADMIN_TOKEN is accepted too)
+  GATEWAY_ADMIN_PREFIX     admin API path prefix (default /__gateway)
+  GATEWAY_TIMEOUT_SECONDS  request timeout (default 10)
+
+Exit status: 0 success, 1 the gateway answered an error or could not be reached, 2 usage error.
+
+Examples:
+  npm run gateway -- lockouts list
+  npm run gateway -- lockouts reset --ip 203.0.113.9
+  npm run gateway -- sessions revoke --username alice --json
+`;
+
+const OPTIONS = {
+  json: { type: "boolean" },
+  url: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  ip: { type: "string" },
+  username: { type: "string" },
+  "session-id": { type: "string" },
+} as const;
+
+const example = (name: CommandName): string => `Example: npm run gateway -- ${COMMANDS[name].example}`;
+
+/**
+ * Parses the arguments after `npm run gateway --`.
+ * @example parseInvocation(["lockouts", "reset", "--ip", "203.0.113.9"])
+ */
+export function parseInvocation(argv: readonly string[]): Invocation {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    // Node's messages name the option ("Unknown option '--ipp'", "Option '--ip <value>' argument missing").
+    throw new UsageError(`${parseErrorMessage(error)} ${exampleForGuess(argv)}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help || argv.length === 0) return { kind: "help" };
+
+  const name = commandName(positionals);
+  const allowed = COMMANDS[name].options;
+  for (const option of ["ip", "username", "session-id"] as const) {
+    if (values[option] === undefined) continue;
+    if (!allowed.includes(option)) {
+      throw new UsageError(`--${option} is not an option of "${name}". ${example(name)}`);
+    }
+    if (values[option].trim() === "") throw new UsageError(`--${option} needs a non-empty value. ${example(name)}`);
+  }
+  if (values.url !== undefined && values.url.trim() === "") {
+    throw new UsageError("--url needs a value, e.g. --url https://www.example.com");
+  }
+
+  return { kind: "run", command: buildCommand(name, values), json: values.json ?? false, url: values.url };
+}
+
+const USAGE_HINT = "Run `npm run gateway -- --help` for the commands and their options.";
+
+/** Node's parseArgs message as one sentence (its later advice is about `--` and `--opt=-x` syntax). */
+function parseErrorMessage(error: unknown): string {
+  const [first = "", second] = (error instanceof Error ? error.message : String(error)).split("\n");
+  const message = first.replace(/\. To specify a positional.*$/, "").replace(/\.$/, "");
+  return second?.startsWith("Did you forget") ? `${message}: d${second.slice(1)}` : `${message}.`;
+}
+
+/** The example of the command the arguments seem to name, for an error found before the command is known. */
+function exampleForGuess(argv: readonly string[]): string {
+  const { positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: false });
+  try {
+    return example(commandName(positionals.filter((p) => !p.startsWith("-")).slice(0, 2)));
+  } catch {
+    return USAGE_HINT;
+  }
+}
+
+function commandName(positionals: readonly string[]): CommandName {
+  const [group, action, ...extra] = positionals;
+  if (group === undefined) throw new UsageError(`No command given. ${USAGE_HINT}`);
+  if (group === "health") {
+    if (action !== undefined) throw new UsageError(`Unexpected argument "${action}" after "health". ${example("health")}`);
+    return "health";
+  }
+  const actions = GROUPS[group];
+  if (actions === undefined) throw new UsageError(`Unknown command "${group}". ${USAGE_HINT}`);
+  if (action === undefined || !actions.includes(action)) {
+    const what = action === undefined ? `"${group}" needs a subcommand` : `Unknown subcommand "${group} ${action}"`;
+    throw new UsageError(`${what}: one of ${actions.join(", ")}. Example: npm run gateway -- ${group} ${actions[0]}`);
+  }
+  const name = `${group} ${action}` as CommandName;
+  if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}" after "${name}". ${example(name)}`);
+  return name;
+}
+
+function buildCommand(name: CommandName, values: { ip?: string; username?: string; "session-id"?: string }): Command {
+  const { ip, username, "session-id": sessionId } = values;
+  switch (name) {
+    case "health":
+    case "lockouts list":
+      return { name };
+    case "lockouts status":
+    case "lockouts reset":
+      if (ip === undefined && username === undefined) {
+        throw new UsageError(`"${name}" needs --ip, --username or both. ${example(name)}`);
+      }
+      return { name, ...(ip !== undefined && { ip }), ...(username !== undefined && { username }) };
+    case "sessions list":
+      if (username === undefined) throw new UsageError(`"sessions list" needs --username. ${example(name)}`);
+      return { name, username };
+    case "sessions revoke":
+      if ((sessionId === undefined) === (username === undefined)) {
+        throw new UsageError(
+          `"sessions revoke" needs exactly one of --session-id or --username. ${example(name)}\n` +
+            "  or: npm run gateway -- sessions revoke --session-id <session cookie value>",
+        );
+      }
+      return sessionId !== undefined ? { name, by: "session_id", sessionId } : { name, by: "username", username: username! };
+  }
+}
