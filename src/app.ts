@@ -58,6 +58,7 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
   const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis);
   const sessions = new SessionRegistry(config.sessions, stores.sessions);
   const adminPrefix = config.admin?.prefix ?? "/__gateway";
+  const limitsByUser = config.rateLimits.policies.some((policy) => policy.key.some((part) => part.kind === "user"));
 
   const loginHooks = (c: Context): LoginHooks => ({
     succeeded: (response, username, client) =>
@@ -96,27 +97,33 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     const client: ClientAddress | undefined = clientAddressOf(c);
     let request = c.req.raw;
     const route = matchLoginRoute(config.login.routes, request.method, c.req.path);
-    const limited = await applyRateLimit(config.rateLimits, limiter, config.failMode, {
-      request,
-      path: c.req.path,
-      client,
-      requestId: c.var.requestId,
-      isLogin: route !== undefined,
-      waitUntil: (promise) => waitUntil(c, promise),
-    });
-    if ("refuse" in limited) return limited.refuse;
 
     let clearCookie = false;
+    let user: string | null = null;
     if (!route) {
-      const session = await sessionCall(c, "session_check", () => sessions.check(c, c.var.requestId), { kind: "pass" } as const);
+      const passed = { kind: "pass", user: null } as const;
+      const session = await sessionCall(c, "session_check", () => sessions.check(c, c.var.requestId, limitsByUser), passed);
       if (session.kind === "reject") {
         return gatewayErrorResponse(request, 401, "Unauthorized", "this session has ended; please log in again", { "set-cookie": sessions.clearCookie() });
       }
       if (session.kind === "strip") {
         request = session.request;
         clearCookie = true;
+      } else {
+        user = session.user;
       }
     }
+
+    const limited = await applyRateLimit(config.rateLimits, limiter, config.failMode, {
+      request,
+      path: c.req.path,
+      client,
+      user,
+      requestId: c.var.requestId,
+      isLogin: route !== undefined,
+      waitUntil: (promise) => waitUntil(c, promise),
+    });
+    if ("refuse" in limited) return limited.refuse;
 
     const response = route
       ? await handleLoginAttempt(config, policy, { request, route, client, requestId: c.var.requestId }, loginHooks(c))

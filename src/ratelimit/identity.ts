@@ -1,6 +1,7 @@
 /**
  * Who a rate limit counts: the client's IP (IPv6 grouped to its /64, which one customer usually
- * holds whole), a request header such as an API key (stored as a digest, never as the key), or both.
+ * holds whole), a request header such as an API key (stored as a digest, never as the key), the edge
+ * session's user, or a combination.
  */
 import type { ClientAddress } from "../client/address";
 import type { KeyPart } from "./policies";
@@ -20,14 +21,16 @@ async function digest(text: string): Promise<string> {
 }
 
 /**
- * The identifier of a request under a policy's key. A request without the header is counted under
- * its IP instead, so unauthenticated callers share nothing with each other.
- * @example await rateLimitIdentity([{ kind: "ip" }], request, address) // "ip=192.0.2.1"
+ * The identifier of a request under a policy's key. A request without the header (or without an
+ * active edge session, for "user") is counted under its IP instead, so anonymous callers share
+ * nothing with each other.
+ * @example await rateLimitIdentity([{ kind: "ip" }], request, address, null) // "ip=192.0.2.1"
  */
-export async function rateLimitIdentity(key: readonly KeyPart[], request: Request, address: ClientAddress | undefined): Promise<string> {
+export async function rateLimitIdentity(key: readonly KeyPart[], request: Request, address: ClientAddress | undefined, user: string | null): Promise<string> {
   const parts = await Promise.all(
     key.map(async (part) => {
       if (part.kind === "ip") return ipPart(address);
+      if (part.kind === "user") return user ? `user=${await digest(user)}` : `user=none&${ipPart(address)}`;
       const value = request.headers.get(part.name);
       return value ? `${part.name}=${await digest(value)}` : `${part.name}=none&${ipPart(address)}`;
     }),

@@ -26,6 +26,8 @@ export interface RateLimitRequest {
   readonly request: Request;
   readonly path: string;
   readonly client: ClientAddress | undefined;
+  /** The edge session's user, when the request carries an active session. */
+  readonly user: string | null;
   readonly requestId: string;
   /** Login routes never carry RateLimit headers: remaining attempts must not be revealed. */
   readonly isLogin: boolean;
@@ -36,11 +38,11 @@ export async function applyRateLimit(
   settings: RateLimitSettings,
   limiter: RateLimiter,
   failModes: FailModes,
-  { request, path, client, requestId, isLogin, waitUntil }: RateLimitRequest,
+  { request, path, client, user, requestId, isLogin, waitUntil }: RateLimitRequest,
 ): Promise<RateLimitOutcome> {
   const policy = matchRateLimit(settings.policies, request.method, path);
   if (!policy) return PASS;
-  const identity = await rateLimitIdentity(policy.key, request, client);
+  const identity = await rateLimitIdentity(policy.key, request, client, user);
   const fields = { request_id: requestId, policy: policy.name, ip: client?.text ?? null, path };
   let decision;
   try {

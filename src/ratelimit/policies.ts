@@ -9,8 +9,8 @@ import { canonicalPath } from "../login/routes";
 
 export type Algorithm = "fixed-window" | "sliding-window" | "token-bucket";
 
-/** One part of a rate-limit key: the client's IP (IPv6 grouped to its /64), or a request header. */
-export type KeyPart = { readonly kind: "ip" } | { readonly kind: "header"; readonly name: string };
+/** One part of a rate-limit key: the client's IP (IPv6 grouped to its /64), a request header, or the edge session's user. */
+export type KeyPart = { readonly kind: "ip" } | { readonly kind: "user" } | { readonly kind: "header"; readonly name: string };
 
 export interface RateLimitPolicy {
   /** Unique; names the policy in headers, logs and keys. */
@@ -54,8 +54,9 @@ function parseKey(value: unknown, invalid: (problem: string) => ConfigError): Ke
   if (parts.length === 0) throw invalid('"key" must name at least one part');
   return parts.map((part) => {
     if (part === "ip") return { kind: "ip" } as const;
+    if (part === "user") return { kind: "user" } as const;
     if (typeof part === "string" && /^header:[A-Za-z0-9-]+$/.test(part)) return { kind: "header", name: part.slice(7).toLowerCase() } as const;
-    throw invalid(`key part ${JSON.stringify(part)} must be "ip" or "header:<Name>"`);
+    throw invalid(`key part ${JSON.stringify(part)} must be "ip", "user" or "header:<Name>"`);
   });
 }
 

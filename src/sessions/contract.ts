@@ -20,6 +20,12 @@ export interface SessionRecord {
 /** What the registry knows of a session cookie. Only "revoked" and "expired" are acted on. */
 export type SessionState = "active" | "revoked" | "expired" | "unknown";
 
+/** A session lookup: its state, and its user when active. */
+export interface SessionLookup {
+  readonly state: SessionState;
+  readonly user: string | null;
+}
+
 export interface StoredSession {
   /** SHA-256 of the session id, hex. */
   readonly hash: string;
@@ -34,7 +40,7 @@ export interface SessionStore {
    * One round trip: reads the session and, when active, slides its last-seen time to `now` and its
    * expiry to `ttlMs`. A session not seen for `timeoutMs` is expired.
    */
-  touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionState>;
+  touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionLookup>;
   /** Deletes a session (logout). */
   remove(hash: string): Promise<void>;
   /** Marks sessions revoked, kept for `ttlMs` so the edge keeps refusing them; answers how many. */

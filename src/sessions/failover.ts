@@ -9,7 +9,7 @@ import { StoreError } from "../store/contract";
 import type { CircuitBreaker } from "../store/failover/breaker";
 import { Failover } from "../store/failover/runner";
 import { logEvent } from "../http/log";
-import type { SessionRecord, SessionState, SessionStore, StoredSession } from "./contract";
+import type { SessionLookup, SessionRecord, SessionStore, StoredSession } from "./contract";
 import type { PostgresSessionStore } from "./postgres";
 
 const COPY_BACK_MARGIN_MS = 60_000;
@@ -53,7 +53,7 @@ export class FailoverSessionStore implements SessionStore {
     return this.failover.run("session_save", () => this.primary.save(hash, record, ttlMs), () => this.fallback.save(hash, record, ttlMs));
   }
 
-  touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionState> {
+  touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionLookup> {
     return this.failover.run(
       "session_touch",
       () => this.primary.touch(hash, now, timeoutMs, ttlMs),

@@ -15,7 +15,8 @@ import type { SessionSettings } from "./settings";
 
 /** What to do with a request after looking at its session cookie. */
 export type SessionCheck =
-  | { readonly kind: "pass" }
+  /** `user` is the session's user when the registry knows it active. */
+  | { readonly kind: "pass"; readonly user: string | null }
   | { readonly kind: "strip"; readonly request: Request; readonly state: SessionState }
   | { readonly kind: "reject"; readonly state: SessionState };
 
@@ -53,13 +54,15 @@ export class SessionRegistry {
     await this.store.save(await hashSessionId(sessionId), { u: username, ip, c: now, s: now }, this.ttlMs);
   }
 
-  /** Looks up the request's session cookie (one round trip) and says what to do with the request. */
-  async check(c: Context, requestId: string): Promise<SessionCheck> {
-    if (this.settings.enforcement === "off") return { kind: "pass" };
+  /**
+   * Looks up the request's session cookie (one round trip) and says what to do with the request.
+   * With SESSION_ENFORCEMENT=off it looks only when `needUser` (a rate limit keyed by user).
+   */
+  async check(c: Context, requestId: string, needUser = false): Promise<SessionCheck> {
     const sessionId = getCookie(c, this.settings.cookieName);
-    if (!sessionId) return { kind: "pass" };
-    const state = await this.store.touch(await hashSessionId(sessionId), Date.now(), this.settings.timeoutMs, this.ttlMs);
-    if (state === "active" || state === "unknown") return { kind: "pass" };
+    if (!sessionId || (this.settings.enforcement === "off" && !needUser)) return { kind: "pass", user: null };
+    const { state, user } = await this.store.touch(await hashSessionId(sessionId), Date.now(), this.settings.timeoutMs, this.ttlMs);
+    if (state === "active" || state === "unknown" || this.settings.enforcement === "off") return { kind: "pass", user };
     logEvent("session_refused", { request_id: requestId, state, enforcement: this.settings.enforcement, path: c.req.path }, "warn");
     if (this.settings.enforcement === "reject") return { kind: "reject", state };
     return { kind: "strip", request: this.withoutCookie(c.req.raw), state };

@@ -1,5 +1,5 @@
 /** Sessions in isolate memory: development only, like the in-memory counter store. */
-import type { SessionRecord, SessionState, SessionStore, StoredSession } from "./contract";
+import type { SessionLookup, SessionRecord, SessionStore, StoredSession } from "./contract";
 
 export class MemorySessionStore implements SessionStore {
   readonly kind = "memory";
@@ -17,13 +17,13 @@ export class MemorySessionStore implements SessionStore {
     this.sessions.set(hash, { record, expiresAt: this.now() + ttlMs });
   }
 
-  async touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionState> {
+  async touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionLookup> {
     const entry = this.live(hash);
-    if (!entry) return "unknown";
-    if (entry.record.r !== undefined) return "revoked";
-    if (now - entry.record.s > timeoutMs) return "expired";
+    if (!entry) return { state: "unknown", user: null };
+    if (entry.record.r !== undefined) return { state: "revoked", user: null };
+    if (now - entry.record.s > timeoutMs) return { state: "expired", user: null };
     this.sessions.set(hash, { record: { ...entry.record, s: now }, expiresAt: this.now() + ttlMs });
-    return "active";
+    return { state: "active", user: entry.record.u };
   }
 
   async remove(hash: string): Promise<void> {

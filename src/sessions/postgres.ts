@@ -4,7 +4,7 @@
  */
 import type { SqlClient } from "../store/postgres";
 import { asStoreError } from "../store/contract";
-import type { SessionRecord, SessionState, SessionStore, StoredSession } from "./contract";
+import type { SessionLookup, SessionRecord, SessionState, SessionStore, StoredSession } from "./contract";
 import { sessionKey, userIndexKey } from "./keys";
 
 /** $1 session key, $2 json, $3 ttl s, $4 index key. */
@@ -28,7 +28,8 @@ SELECT CASE
   WHEN NOT EXISTS (SELECT 1 FROM current) THEN 'unknown'
   WHEN (SELECT v->>'r' FROM current) IS NOT NULL THEN 'revoked'
   WHEN EXISTS (SELECT 1 FROM slid) THEN 'active'
-  ELSE 'expired' END AS state`;
+  ELSE 'expired' END AS state,
+  (SELECT v->>'u' FROM current) AS user`;
 
 /**
  * $1 keys, $2 now ms, $3 ttl s. Marks sessions revoked, and writes a tombstone for sessions this
@@ -71,9 +72,10 @@ export class PostgresSessionStore implements SessionStore {
     await this.query(SAVE, [sessionKey(this.prefix, hash), JSON.stringify(record), ttlMs / 1000, index, hash]);
   }
 
-  async touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionState> {
-    const [row] = await this.query<{ state: SessionState }>(TOUCH, [sessionKey(this.prefix, hash), now, timeoutMs, ttlMs / 1000]);
-    return row?.state ?? "unknown";
+  async touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionLookup> {
+    const [row] = await this.query<{ state: SessionState; user: string | null }>(TOUCH, [sessionKey(this.prefix, hash), now, timeoutMs, ttlMs / 1000]);
+    const state = row?.state ?? "unknown";
+    return { state, user: state === "active" ? (row?.user ?? null) : null };
   }
 
   async remove(hash: string): Promise<void> {

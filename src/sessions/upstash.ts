@@ -1,20 +1,20 @@
 /** Sessions in Upstash: one JSON string per session, a set per user. Touch is one Lua script. */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { upstashCall } from "../store/upstash";
-import type { SessionRecord, SessionState, SessionStore, StoredSession } from "./contract";
+import type { SessionLookup, SessionRecord, SessionState, SessionStore, StoredSession } from "./contract";
 import { sessionKey, userIndexKey } from "./keys";
 
-/** KEYS: the session. ARGV: now, timeout ms, ttl ms. Answers the state; slides an active session. */
+/** KEYS: the session. ARGV: now, timeout ms, ttl ms. Answers { state, user if active }; slides an active session. */
 const TOUCH_SCRIPT = `
 local raw = redis.call("GET", KEYS[1])
-if not raw then return "unknown" end
+if not raw then return {"unknown"} end
 local record = cjson.decode(raw)
-if record.r then return "revoked" end
+if record.r then return {"revoked"} end
 local now = tonumber(ARGV[1])
-if now - record.s > tonumber(ARGV[2]) then return "expired" end
+if now - record.s > tonumber(ARGV[2]) then return {"expired"} end
 record.s = now
 redis.call("SET", KEYS[1], cjson.encode(record), "PX", ARGV[3])
-return "active"
+return {"active", record.u}
 `.trim();
 
 /** KEYS: sessions. ARGV: now, ttl ms. Marks each existing, unrevoked session revoked. */
@@ -43,7 +43,7 @@ export class UpstashSessionStore implements SessionStore {
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {
-    this.touchScript = redis.createScript<SessionState>(TOUCH_SCRIPT);
+    this.touchScript = redis.createScript<[SessionState, string?]>(TOUCH_SCRIPT);
     this.revokeScript = redis.createScript<number>(REVOKE_SCRIPT);
   }
 
@@ -54,8 +54,9 @@ export class UpstashSessionStore implements SessionStore {
     );
   }
 
-  touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionState> {
-    return upstashCall(() => this.touchScript.exec([sessionKey(this.prefix, hash)], [String(now), String(timeoutMs), String(ttlMs)]));
+  async touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionLookup> {
+    const [state, user] = await upstashCall(() => this.touchScript.exec([sessionKey(this.prefix, hash)], [String(now), String(timeoutMs), String(ttlMs)]));
+    return { state, user: user ?? null };
   }
 
   async remove(hash: string): Promise<void> {

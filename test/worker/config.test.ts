@@ -165,6 +165,7 @@ describe("RATE_LIMITS", () => {
     ['[{"name":"a","path":"/","limit":1,"window":"1m","algorithm":"leaky"}]', '"algorithm"'],
     ['[{"name":"a","path":"/","limit":1,"window":"1m","refill":2}]', "token-bucket"],
     ['[{"name":"a","path":"/","limit":1,"window":"1m","key":["cookie:x"]}]', "key part"],
+    ['[{"name":"a","path":"/","limit":1,"window":"1m","key":[]}]', "at least one part"],
     ['[{"name":"a","path":"/","limit":1,"window":"1m"},{"name":"a","path":"/x","limit":1,"window":"1m"}]', 'two policies are named "a"'],
     ['{"name":"a"}', "JSON list"],
   ])("refuses %s", (value, problem) => {

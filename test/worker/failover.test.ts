@@ -5,26 +5,16 @@
  * is lost, that the origin sees no more than the limit, and that the answer is what FAIL_MODE says.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { DEMO, bindings, bridge, gatewayWith, jsonLogin, neonHttp, nextIp, origin, postgres } from "./helpers";
+import { DEMO, bindings, bridge, clearFaults, gatewayWith, jsonLogin, neonHttp, nextIp, origin, postgres, statusesOf } from "./helpers";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const failover = { ...postgres, REDIS_TIMEOUT_MS: "300", CIRCUIT_BREAKER_FAILURES: "1", CIRCUIT_BREAKER_COOLDOWN: "1s", AXES_FAILURE_LIMIT: "3" };
 
 /** `count` failed logins for one user from one IP; answers the statuses. */
-async function attack(gw: ReturnType<typeof gatewayWith>, user: string, ip: string, count: number): Promise<number[]> {
-  const statuses: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const res = await gw.request("/api/login/", jsonLogin(user, "wrong", ip));
-    await res.body?.cancel();
-    statuses.push(res.status);
-  }
-  return statuses;
-}
+const attack = (gw: ReturnType<typeof gatewayWith>, user: string, ip: string, count: number) =>
+  statusesOf(gw, "/api/login/", count, () => jsonLogin(user, "wrong", ip));
 
-afterEach(async () => {
-  await bridge.fault({ mode: "none" });
-  await neonHttp.fault({ mode: "none" });
-});
+afterEach(clearFaults);
 
 describe("Upstash fails mid-attack: Postgres keeps protecting, no lockout lost", () => {
   for (const fault of [{ mode: "drop" }, { mode: "error", status: 500 }, { mode: "unauthorized" }, { mode: "delay", ms: 1000 }]) {

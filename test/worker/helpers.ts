@@ -100,3 +100,20 @@ export const origin = {
 };
 
 export const DEMO = { username: "demo", password: "demo-password" } as const;
+
+/** Sends the same request `count` times, one after another; answers the statuses. */
+export async function statusesOf(gw: TestGateway, path: string, count: number, init: () => Parameters<TestGateway["request"]>[1] = () => ({})): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await gw.request(path, init());
+    await res.body?.cancel();
+    out.push(res.status);
+  }
+  return out;
+}
+
+/** Stops injecting faults into the bridge and the Neon endpoint (after each fault test). */
+export async function clearFaults(): Promise<void> {
+  await bridge.fault({ mode: "none" });
+  await neonHttp.fault({ mode: "none" });
+}

@@ -1,24 +1,14 @@
 /** RATE_LIMITS against the real Redis through the bridge, with the real @upstash/ratelimit. */
 import { afterEach, describe, expect, it } from "vitest";
-import { bridge, gatewayWith, jsonLogin, neonHttp, nextIp, postgres } from "./helpers";
+import { bridge, clearFaults, gatewayWith, jsonLogin, neonHttp, nextIp, postgres, statusesOf } from "./helpers";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const policies = (...list: object[]) => ({ RATE_LIMITS: JSON.stringify(list) });
 
-async function statuses(gw: ReturnType<typeof gatewayWith>, path: string, count: number, init: Parameters<ReturnType<typeof gatewayWith>["request"]>[1] = {}) {
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const res = await gw.request(path, init);
-    await res.body?.cancel();
-    out.push(res.status);
-  }
-  return out;
-}
+const statuses = (gw: ReturnType<typeof gatewayWith>, path: string, count: number, init: Parameters<ReturnType<typeof gatewayWith>["request"]>[1] = {}) =>
+  statusesOf(gw, path, count, () => init);
 
-afterEach(async () => {
-  await bridge.fault({ mode: "none" });
-  await neonHttp.fault({ mode: "none" });
-});
+afterEach(clearFaults);
 
 describe("each algorithm limits exactly as configured", () => {
   it("fixed window: 3 per 2 s, then 429 with Retry-After and problem+json, then open again", async () => {

@@ -1,6 +1,6 @@
 /** Edge sessions against the real Redis (and Postgres for the fallback), with the demo origin's real cookies. */
 import { afterEach, describe, expect, it } from "vitest";
-import { DEMO, bridge, formLogin, gatewayWith, jsonLogin, neonHttp, nextIp, origin, postgres } from "./helpers";
+import { DEMO, bridge, clearFaults, formLogin, gatewayWith, jsonLogin, neonHttp, nextIp, origin, postgres } from "./helpers";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 const admin = (gw: ReturnType<typeof gatewayWith>, path: string, body?: object) =>
@@ -20,10 +20,7 @@ async function login(gw: ReturnType<typeof gatewayWith>, ip = nextIp()): Promise
 
 const home = (gw: ReturnType<typeof gatewayWith>, cookie: string) => gw.request("/", { ip: nextIp(), headers: { cookie: `${cookie}; csrftoken=abc` } });
 
-afterEach(async () => {
-  await bridge.fault({ mode: "none" });
-  await neonHttp.fault({ mode: "none" });
-});
+afterEach(clearFaults);
 
 describe("edge sessions", () => {
   for (const enforcement of ["strip", "reject", "off"] as const) {
@@ -114,4 +111,14 @@ describe("edge sessions", () => {
     await neonHttp.fault({ mode: "down" });
     expect((await home(gw, cookie)).status).toBe(401); // Upstash alone now knows it
   });
+
+  it("keys a rate limit by the edge session's user, and anonymous requests by IP", async () => {
+    const policy = { name: "per-user", path: "/__origin/", algorithm: "fixed-window", limit: 2, window: "1m", key: ["user"] };
+    const gw = gatewayWith({ RATE_LIMITS: JSON.stringify([policy]), SESSION_ENFORCEMENT: "off" });
+    const [one, two] = [await login(gw), await login(gw)];
+    const echo = (cookie?: string) => gw.request("/__origin/echo", { ip: nextIp(), headers: cookie ? { cookie } : {} }).then((r) => r.status);
+    expect([await echo(one), await echo(two), await echo(one)]).toEqual([200, 200, 429]); // one user, two sessions, many IPs
+    expect([await echo(), await echo()]).toEqual([200, 200]); // anonymous: each IP on its own
+  });
 });
+
