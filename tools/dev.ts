@@ -19,6 +19,8 @@ import { type DemoOrigin, startDemoOrigin } from "./demo-origin/server.ts";
 import { type NeonHttpServer, startNeonHttp } from "./neon-http/server.ts";
 
 const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8787);
+/** Public on purpose: it only ever guards the loopback dev server, like the bridge's --dev token. */
+const DEV_ADMIN_TOKEN = "local-dev-admin-token";
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const databaseUrl = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
 
@@ -111,6 +113,13 @@ async function main(): Promise<void> {
     originLine = `${origin.url} (bundled demo origin; user demo / demo-password)`;
   }
 
+  // The admin API on the loopback dev server uses a fixed, documented token unless .dev.vars sets one.
+  let adminLine = "ADMIN_TOKEN from .dev.vars";
+  if (!devVarsSet("ADMIN_TOKEN")) {
+    vars.ADMIN_TOKEN = DEV_ADMIN_TOKEN;
+    adminLine = `GATEWAY_ADMIN_TOKEN=${DEV_ADMIN_TOKEN} npm run gateway -- health   (dev-only token)`;
+  }
+
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(gatewayPort), ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])];
   const wrangler = spawn("wrangler", args, { stdio: ["inherit", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
 
@@ -125,7 +134,7 @@ async function main(): Promise<void> {
         announced = true;
         out.write(
           `\n  Gateway   http://127.0.0.1:${gatewayPort}/  (open http://127.0.0.1:${gatewayPort}/accounts/login/ in a browser)\n` +
-            `  Origin    ${originLine}\n  Counters  ${storeLine}\n  Fallback  ${fallbackLine}\n\n`,
+            `  Origin    ${originLine}\n  Counters  ${storeLine}\n  Fallback  ${fallbackLine}\n  Admin     ${adminLine}\n\n`,
         );
       }
     }
