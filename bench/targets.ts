@@ -1,0 +1,66 @@
+/** The targets of issue 6 (and the README's round-trip claims), judged from one run's summaries. */
+import type { Primer } from "./measure.ts";
+import type { ScenarioId } from "./scenarios.ts";
+import type { Summary } from "./stats.ts";
+
+export interface TargetResult {
+  readonly text: string;
+  readonly measured: string;
+  readonly pass: boolean;
+  /** Round-trip targets are exact counts, checked in smoke mode too; latency targets only in full runs. */
+  readonly kind: "round-trips" | "latency";
+}
+
+const ratio = (value: number) => `${value.toFixed(2)}x`;
+
+/** The ratio of two scenarios' p50 in each round they shared, as "0.91-1.20x", to show the noise. */
+function roundSpread(numerator: Summary, denominator: Summary): string {
+  const ratios = numerator.p50ByRoundMs.map((p50, round) => p50 / denominator.p50ByRoundMs[round]!).filter(Number.isFinite);
+  if (ratios.length < 2) return "";
+  return `; per round ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}x`;
+}
+const perRequest = (value: number) => value.toFixed(3);
+
+export function judgeTargets(summaries: ReadonlyMap<ScenarioId, Summary>, primers: readonly Primer[]): TargetResult[] {
+  const get = (id: ScenarioId) => summaries.get(id)!;
+  const [b, c, d, e, f, g] = (["b-plain", "c", "d", "e", "f", "g"] as const).map(get) as [Summary, Summary, Summary, Summary, Summary, Summary];
+  const primerTrips = primers.reduce((total, primer) => total + primer.storeRoundTrips, 0);
+  return [
+    {
+      kind: "round-trips",
+      text: "(d) a rate-limited request costs at most 1 store round trip",
+      measured: `${perRequest(d.storeRoundTripsPerRequest)} per request (${d.storeRoundTrips} for ${d.sent})`,
+      pass: d.storeRoundTripsPerRequest <= 1,
+    },
+    {
+      kind: "latency",
+      text: "(d) rate-limited route p50 within 1.10x of the baseline Worker (b)",
+      measured: `${ratio(d.p50Ms / b.p50Ms)} (${d.p50Ms.toFixed(1)} ms vs ${b.p50Ms.toFixed(1)} ms${roundSpread(d, b)})`,
+      pass: d.p50Ms / b.p50Ms <= 1.1,
+    },
+    {
+      kind: "round-trips",
+      text: "(f) a locked-out flood costs 0 store round trips after its first request",
+      measured: `${f.storeRoundTrips} round trips for ${f.sent} flood requests (their ${primers.length} first requests: ${primerTrips})`,
+      pass: f.storeRoundTrips === 0,
+    },
+    {
+      kind: "round-trips",
+      text: "(e) a failed login costs at most 1 store round trip before the origin's answer is known",
+      measured: `${perRequest(e.storeRoundTripsPerRequest)} per request in all (${e.storeRoundTrips} for ${e.sent})`,
+      pass: e.storeRoundTripsPerRequest <= 1,
+    },
+    {
+      kind: "latency",
+      text: "(g) the Postgres path's p50 stays within 2x of the Upstash path (e)",
+      measured: `${ratio(g.p50Ms / e.p50Ms)} (${g.p50Ms.toFixed(1)} ms vs ${e.p50Ms.toFixed(1)} ms${roundSpread(g, e)})`,
+      pass: g.p50Ms / e.p50Ms <= 2,
+    },
+    {
+      kind: "round-trips",
+      text: "(c) an ordinary request costs 0 store round trips (README)",
+      measured: `${c.storeRoundTrips} round trips for ${c.sent} requests`,
+      pass: c.storeRoundTrips === 0,
+    },
+  ];
+}

@@ -1,0 +1,76 @@
+/**
+ * Workers under `wrangler dev` (workerd) for the benchmark: started on free ports with `--var`
+ * overrides, ready once they answer HTTP, stopped with their whole process group.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Child, freePort, startChild } from "./processes.ts";
+
+/** The repository root (bench/..). */
+export const REPO_ROOT = dirname(dirname(new URL(import.meta.url).pathname));
+
+/** wrangler's own launcher; it needs the Node 22 that `npm run` puts first on PATH. */
+export const WRANGLER_BIN = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+
+/** Environment for every wrangler run: no metrics upload, nothing interactive. */
+export const WRANGLER_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" };
+
+export interface WorkerOptions {
+  /** A short label for messages, e.g. "gateway". */
+  readonly name: string;
+  /** Path of the wrangler config relative to the repository; the root `wrangler.toml` when omitted. */
+  readonly config?: string;
+  readonly vars: Readonly<Record<string, string>>;
+  /** @default 60_000 */
+  readonly readyTimeoutMs?: number;
+}
+
+export interface Worker {
+  readonly name: string;
+  readonly url: string;
+  readonly child: Child;
+  /** The process group of wrangler and everything it started (workerd, esbuild), for CPU accounting. */
+  readonly processGroup: number | undefined;
+}
+
+/**
+ * Starts `wrangler dev` for one Worker. Logging is at `warn`: wrangler dev otherwise sends a line per
+ * request through its Node process, which halves throughput on this machine and is not part of a
+ * deployed Worker (the gateway's own warn/error lines still come through).
+ */
+export async function startWorker({ name, config, vars, readyTimeoutMs = 60_000 }: WorkerOptions): Promise<Worker> {
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const persistTo = await mkdtemp(join(tmpdir(), `bench-${name}-`));
+  const args = [
+    WRANGLER_BIN, "dev",
+    ...(config ? ["--config", config] : []),
+    "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+    "--persist-to", persistTo, "--log-level", "warn", "--show-interactive-dev-session=false",
+    ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
+  ];
+  const removeState = () => rm(persistTo, { recursive: true, force: true });
+  const child = startChild(`wrangler dev (${name})`, process.execPath, args, { cwd: REPO_ROOT, env: WRANGLER_ENV }, removeState);
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilAnswering(url, child, readyTimeoutMs);
+  return { name, url, child, processGroup: child.process.pid };
+}
+
+async function waitUntilAnswering(url: string, child: Child, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.process.exitCode !== null) throw new Error(`${child.name} exited (${child.process.exitCode}):\n${child.tail()}`);
+    try {
+      // Any answer below 500 means the Worker itself ran (the proxy answers 503 while workerd starts).
+      const answer = await fetch(`${url}/__bench/ready`, { signal: AbortSignal.timeout(2000) });
+      await answer.body?.cancel();
+      if (answer.status < 500) return;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(200);
+  }
+  throw new Error(`${child.name} did not answer within ${timeoutMs / 1000}s:\n${child.tail()}`);
+}
