@@ -24,9 +24,7 @@ export async function runMaintenance(store: CounterStore, now: number = Date.now
   }
   if (store instanceof FailoverStore && store.breaker.state === "closed") {
     try {
-      const counters = await postgres.changedSince(now - COPY_BACK_WINDOW_MS, 10_000);
-      await store.primary.merge(counters);
-      logEvent("copy_back", { counters: counters.length, trigger: "cron" });
+      await store.copyBack(now - COPY_BACK_WINDOW_MS, "cron");
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
       logEvent("copy_back_failed", { store: error.store, reason: error.reason, trigger: "cron" }, "error");

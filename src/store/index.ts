@@ -6,6 +6,7 @@ import { FailoverSessionStore } from "../sessions/failover";
 import { MemorySessionStore } from "../sessions/memory";
 import { PostgresSessionStore } from "../sessions/postgres";
 import { UpstashSessionStore } from "../sessions/upstash";
+import { lockoutKeyPrefix } from "../lockout/keys";
 import type { CounterStore } from "./contract";
 import { FailoverStore } from "./failover";
 import { CircuitBreaker } from "./failover/breaker";
@@ -27,7 +28,10 @@ export function createStores({ store: settings, sessions, keyPrefix }: GatewayCo
   const sql = postgres && createSqlClient(postgres);
   const primary = redis && new UpstashStore(redis);
   const fallback = sql && new PostgresStore(sql, postgres.timeoutMs);
-  const store = primary && fallback ? new FailoverStore(primary, fallback, newBreaker()) : (primary ?? fallback ?? new MemoryStore());
+  const store =
+    primary && fallback
+      ? new FailoverStore(primary, fallback, newBreaker(), lockoutKeyPrefix(keyPrefix))
+      : (primary ?? fallback ?? new MemoryStore());
 
   const sessionsRedis = sessions.upstash && upstash ? createUpstashClient({ ...sessions.upstash, timeoutMs: upstash.timeoutMs }) : redis;
   const sessionsPrimary = sessionsRedis && new UpstashSessionStore(sessionsRedis, keyPrefix);

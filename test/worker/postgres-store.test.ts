@@ -58,7 +58,7 @@ describe("Postgres counter store", () => {
     const [a, b] = [`${prefix}:lockout:a`, `${prefix}:lockout:b`];
     await store.merge([{ key: a, count: 5, expiresAtMs: Date.now() + 60_000 }, { key: b, count: 2, expiresAtMs: null }]);
     await store.merge([{ key: a, count: 1, expiresAtMs: Date.now() + 1_000 }]);
-    const changed = await store.changedSince(Date.now() - 10_000, 100);
+    const changed = await store.changedSince(`${prefix}:lockout:`, Date.now() - 10_000, 100);
     const mine = Object.fromEntries(changed.filter((c) => c.key.startsWith(prefix)).map((c) => [c.key, c]));
     expect(mine[a]?.count).toBe(5);
     expect(mine[a]!.expiresAtMs!).toBeGreaterThan(Date.now() + 50_000);
@@ -68,7 +68,7 @@ describe("Postgres counter store", () => {
   it("costs one SQL round trip per reservation", async () => {
     await neonHttp.resetStats();
     await store.reserve([`${uniquePrefix()}:x`, `${uniquePrefix()}:y`], rule);
-    expect(await neonHttp.stats()).toEqual({ requests: 1, statements: 2 });
+    expect(await neonHttp.stats()).toEqual({ requests: 1, statements: 1 });
   });
 
   it("sweeps expired rows in bounded batches from the cron trigger", async () => {

@@ -29,23 +29,30 @@ export class FailoverStore implements CounterStore {
     readonly primary: CounterStore,
     readonly fallback: PostgresStore,
     readonly breaker: CircuitBreaker,
+    /** Only this gateway's lockout counters are copied back (`<CACHE_KEY_PREFIX>:lockout:`). */
+    private readonly lockoutPrefix: string,
     private readonly now: () => number = Date.now,
   ) {
-    this.failover = new Failover(breaker, primary.kind, fallback.kind, () => this.copyBack());
+    this.failover = new Failover(breaker, primary.kind, fallback.kind, () =>
+      this.copyBack((this.breaker.outageStartedAt ?? this.now()) - COPY_BACK_MARGIN_MS, "probe"),
+    );
   }
 
-  /** Copies what Postgres counted during the outage into the primary; doubles as the half-open probe. */
-  private async copyBack(): Promise<void> {
-    const since = (this.breaker.outageStartedAt ?? this.now()) - COPY_BACK_MARGIN_MS;
+  /**
+   * Copies the lockout counters Postgres wrote since `sinceMs` into the primary (a merge: never
+   * lowers a counter). The half-open probe runs it first, so it doubles as the probe; the cron
+   * repeats it. A Postgres failure skips the copy; a primary failure is thrown (the probe failed).
+   */
+  async copyBack(sinceMs: number, trigger: "probe" | "cron"): Promise<void> {
     let counters: CounterSnapshot[] = [];
     try {
-      counters = await this.fallback.changedSince(since, COPY_BACK_LIMIT);
+      counters = await this.fallback.changedSince(this.lockoutPrefix, sinceMs, COPY_BACK_LIMIT);
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
-      logEvent("copy_back_skipped", { reason: error.reason, store: "postgres" }, "warn");
+      logEvent("copy_back_skipped", { reason: error.reason, store: "postgres", trigger }, "warn");
     }
     await this.primary.merge(counters);
-    logEvent("copy_back", { counters: counters.length });
+    logEvent("copy_back", { counters: counters.length, trigger });
   }
 
   /**

@@ -8,7 +8,7 @@ import { inArray, lt, sql as raw } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-http";
 import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, type WindowCount, asStoreError } from "../contract";
 import { gatewayCache } from "./schema";
-import { CHANGED_SINCE, CONSUME, LIST, LOCK_KEYS, MERGE, RELEASE, RESERVE } from "./statements";
+import { CHANGED_SINCE, CONSUME, LIST, MERGE, RELEASE, RESERVE } from "./statements";
 
 export type SqlClient = NeonQueryFunction<false, false>;
 
@@ -52,10 +52,8 @@ export class PostgresStore implements CounterStore {
 
   async reserve(keys: readonly string[], rule: CounterRule): Promise<Reservation> {
     const params = [keys, rule.limit, rule.ttlSeconds ?? 0, rule.lockOutAtFailure, rule.countWhileLocked];
-    const [, rows] = await this.run(() =>
-      this.sql.transaction([this.sql.query(LOCK_KEYS, [keys]), this.sql.query(RESERVE, params)], this.options()),
-    );
-    const row = (rows as ReserveRow[])[0]!;
+    const rows = (await this.run(() => this.sql.query(RESERVE, params, this.options()))) as ReserveRow[];
+    const row = rows[0]!;
     const counts = keys.map((key) => row.counts[key] ?? 0);
     const retryAfterSeconds = !row.locked || row.permanent
       ? null
@@ -89,9 +87,9 @@ export class PostgresStore implements CounterStore {
     return rows.map((row) => ({ key: row.key, count: row.count, expiresAtMs: row.expires_ms }));
   }
 
-  /** Live lockout counters written since `sinceMs` (at most `limit`), to copy back into Upstash after an outage. */
-  changedSince(sinceMs: number, limit: number): Promise<CounterSnapshot[]> {
-    return this.snapshots(CHANGED_SINCE, [sinceMs, limit]);
+  /** Live counters under `prefix` written since `sinceMs` (at most `limit`), to copy back into Upstash after an outage. */
+  changedSince(prefix: string, sinceMs: number, limit: number): Promise<CounterSnapshot[]> {
+    return this.snapshots(CHANGED_SINCE, [prefix, sinceMs, limit]);
   }
 
   async ping(): Promise<void> {
