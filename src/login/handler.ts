@@ -31,7 +31,7 @@ export interface LoginHooks {
   readonly lockedOut?: (notice: { username: string; client: ClientAddress; failures: number; retryAfterSeconds: number | null }) => void;
 }
 
-function storeDown(config: GatewayConfig, attempt: LoginAttempt, error: StoreError, stage: string): void {
+function storeDown(config: GatewayConfig, attempt: LoginAttempt, error: StoreError, stage: "admit"): void {
   logEvent(
     config.failMode.login === "open" ? "fail_open" : "fail_closed",
     { request_id: attempt.requestId, store: error.store, reason: error.reason, stage, path: attempt.route.path },
@@ -79,7 +79,7 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     // The reservation stays counted as a failure: the safe side when the store cannot be told otherwise.
-    storeDown(config, attempt, error, "settle");
+    logEvent("settle_failed", { request_id: requestId, store: error.store, reason: error.reason, path: route.path, outcome }, "error");
     verdict = { kind: "pass" };
   }
   if (admission.kind === "admitted") logEvent("login_attempt", { ...who, outcome, failures: outcome === "failure" ? admission.failures : null });
