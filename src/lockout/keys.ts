@@ -7,6 +7,7 @@
  * address, not every empty-username request in the world (django-axes shares one counter).
  */
 import type { ClientAddress } from "../client/address";
+import { sha256Hex } from "../crypto/digest";
 import type { LockoutParameter } from "./settings";
 
 /** Who is attempting a login, as far as the lockout parameters care. */
@@ -30,10 +31,7 @@ export function normaliseUsername(raw: string | null, caseSensitive: boolean): s
   return caseSensitive ? trimmed : trimmed.toLowerCase().normalize("NFKC");
 }
 
-async function digest(text: string): Promise<string> {
-  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+const digest = (text: string) => sha256Hex(text, 16);
 
 /** How a normalised username is written inside a key. */
 export async function usernameInKey(username: string): Promise<string> {

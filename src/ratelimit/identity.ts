@@ -4,6 +4,7 @@
  * session's user, or a combination.
  */
 import type { ClientAddress } from "../client/address";
+import { sha256Hex } from "../crypto/digest";
 import type { KeyPart } from "./policies";
 
 const V6_64 = ((1n << 64n) - 1n) << 64n;
@@ -15,10 +16,7 @@ function ipPart(address: ClientAddress | undefined): string {
   return `ip6=${network}/64`;
 }
 
-async function digest(text: string): Promise<string> {
-  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return Array.from(bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+const digest = (text: string) => sha256Hex(text, 16);
 
 /**
  * The identifier of a request under a policy's key. A request without the header (or without an
