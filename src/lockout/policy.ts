@@ -49,6 +49,8 @@ interface KnownLock {
 }
 
 const KNOWN_LOCKS_MAX = 10_000;
+/** While one request re-asks the store about a cached lock, the others keep the cached answer this long. */
+const REFRESH_GRACE_MS = 1000;
 
 /** Decides, per login attempt, whether to refuse it, and settles the count once the origin answered. */
 export class LockoutPolicy {
@@ -69,13 +71,22 @@ export class LockoutPolicy {
     this.now = now;
   }
 
-  /** A lock this isolate already knows for any of the keys. */
+  /**
+   * A lock this isolate already knows for any of the keys. When the cached copy runs out while the
+   * lock itself lasts, the caller re-asks the store and, meanwhile, concurrent requests keep the cached
+   * answer (one store call per refresh, not one per request in flight).
+   */
   private knownLock(keys: readonly string[]): KnownLock | undefined {
     const now = this.now();
     for (const key of keys) {
       const lock = this.knownLocks.get(key);
-      if (lock && lock.until > now) return lock;
-      if (lock) this.knownLocks.delete(key);
+      if (!lock) continue;
+      if (lock.until > now) return lock;
+      if (lock.endsAt === null || lock.endsAt > now) {
+        this.knownLocks.set(key, { ...lock, until: Math.min(now + REFRESH_GRACE_MS, lock.endsAt ?? Number.POSITIVE_INFINITY) });
+      } else {
+        this.knownLocks.delete(key);
+      }
     }
     return undefined;
   }
@@ -124,6 +135,7 @@ export class LockoutPolicy {
       await this.noteLockout(keys, reservation.counts, reservation.retryAfterSeconds);
       return { kind: "locked", failures: reservation.failures, retryAfterSeconds: reservation.retryAfterSeconds };
     }
+    this.forgetLocks(keys); // the store says unlocked (an admin reset elsewhere): drop any refresh grace
     return { kind: "admitted", keys, counts: reservation.counts, failures: reservation.failures };
   }
 

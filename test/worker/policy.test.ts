@@ -124,4 +124,16 @@ describe("lockout policy (memory store, driven clock)", () => {
     await attempt("192.0.2.1", "failure");
     expect(calls).toBe(3);
   });
+
+  it("re-asks the store once when the cached lock runs out, however many requests are in flight", async () => {
+    const { attempt, store, advance } = setup({ AXES_FAILURE_LIMIT: "1", AXES_COOLOFF_TIME: "1h", AXES_LOCKOUT_PARAMETERS: '["ip_address"]' }, 5);
+    let calls = 0;
+    const reserve = store.reserve.bind(store);
+    store.reserve = (...args) => ((calls += 1), reserve(...args));
+    await attempt("192.0.2.1", "failure");
+    advance(6);
+    const flood = await Promise.all(Array.from({ length: 10 }, () => attempt("192.0.2.1", "failure")));
+    expect(flood.every((r) => r.refused)).toBe(true);
+    expect(calls).toBe(2);
+  });
 });
