@@ -163,7 +163,7 @@ function lockCacheLines(report: BenchReport): string[] {
   if (refresh) {
     lines.push(
       `A flood that outlasts the cache (${refresh.seconds} s, ${refresh.connections} connections, ${refresh.requests} requests) cost ${refresh.storeRoundTrips} ` +
-        `store round trips: the lock is asked again when the isolate's cached copy expires, once per request in flight at that moment.`,
+        `store round trips: the isolate asks the store again when its cached copy of the lock expires (one request asks; the others in flight keep the cached answer).`,
     );
   }
   return lines;
