@@ -46,8 +46,12 @@ async function sessionCall<T>(c: Context, operation: string, call: () => Promise
   }
 }
 
+/** The client address is parsed once per request (by the blacklist step) and kept on the context. */
+type GatewayEnv = { Variables: { client: ClientAddress | undefined } };
+export type GatewayApp = Hono<GatewayEnv>;
+
 /** Builds the gateway. `stores` default to the ones the configuration names. */
-export function createGateway(config: GatewayConfig, stores: Stores = createStores(config)): Hono {
+export function createGateway(config: GatewayConfig, stores: Stores = createStores(config)): GatewayApp {
   const policy = new LockoutPolicy({
     settings: config.lockout,
     store: stores.store,
@@ -80,10 +84,13 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
   });
 
   // Client-sent X-Request-Id is not trusted for log correlation; Cloudflare's ray id is, when present.
-  const app = new Hono().use(requestId({ headerName: "", generator: (c) => c.req.header("cf-ray") ?? crypto.randomUUID() }));
+  const app: GatewayApp = new Hono<GatewayEnv>().use(
+    requestId({ headerName: "", generator: (c) => c.req.header("cf-ray") ?? crypto.randomUUID() }),
+  );
 
   app.use(async function blacklist(c, next) {
     const client = clientAddressOf(c);
+    c.set("client", client);
     if (client && config.blacklist.size > 0 && config.blacklist.has(client)) {
       logEvent("blacklisted", { request_id: c.var.requestId, ip: client.text, path: c.req.path });
       return lockoutResponse(c.req.raw, config.lockout, { reason: "blacklisted", failures: null, retryAfterSeconds: null });
@@ -94,7 +101,7 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
   app.route(adminPrefix, createAdmin({ config, stores, policy, sessions }));
 
   app.all("*", async function gateway(c) {
-    const client: ClientAddress | undefined = clientAddressOf(c);
+    const client = c.var.client;
     let request = c.req.raw;
     const route = matchLoginRoute(config.login.routes, request.method, c.req.path);
 

@@ -2,15 +2,14 @@
  * Worker entry. The configuration is parsed once per isolate, on the first event (a Worker's env is
  * only handed over with one); a bad value answers 500 and logs which variable is wrong.
  */
-import type { Hono } from "hono";
-import { createGateway } from "./app";
+import { type GatewayApp, createGateway } from "./app";
 import { ConfigError, parseConfig } from "./config";
 import { logEvent, recordDecisionsIn } from "./http/log";
 import { runMaintenance } from "./maintenance";
 import { type CounterStore, createStores } from "./store";
 
 interface Runtime {
-  readonly app: Hono;
+  readonly app: GatewayApp;
   readonly store: CounterStore;
 }
 

@@ -3,8 +3,7 @@
  * per-test overrides, talking to the real Redis through the bridge and to the demo origin process.
  */
 import { env } from "cloudflare:workers";
-import type { Hono } from "hono";
-import { createGateway } from "../../src/app";
+import { type GatewayApp, createGateway } from "../../src/app";
 import { parseConfig } from "../../src/config";
 
 export const bindings = env as unknown as Record<string, string>;
@@ -25,7 +24,7 @@ export const nextIp = () => {
 };
 
 export interface TestGateway {
-  app: Hono;
+  app: GatewayApp;
   prefix: string;
   request(path: string, init?: RequestInit & { ip?: string; ctx?: ExecutionContext }): Promise<Response>;
 }

@@ -2,7 +2,7 @@
  * Counters in Upstash Redis over HTTP (`@upstash/redis`, Workers import). A reservation is one
  * EVALSHA round trip (EVAL once more only after a SCRIPT FLUSH). The client never retries: a retried
  * INCR that had already been applied would count one failure twice (redis-js issue 1455), so a failed
- * call is reported as a StoreError and the gateway's fail mode decides.
+ * call is reported as a StoreError: the failover store then runs it on Postgres, or FAIL_MODE decides.
  */
 import { Redis } from "@upstash/redis/cloudflare";
 import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, type WindowCount, asStoreError } from "../contract";
