@@ -115,7 +115,7 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     UPSTASH_REDIS_REST_TOKEN: store.token,
     DATABASE_URL,
     NEON_HTTP_ENDPOINT: `${neon.url}/sql`,
-    LOGIN_ROUTES: JSON.stringify([{ path: LOGIN_PATH, success: [200], failure: [401] }]),
+    LOGIN_ROUTES: JSON.stringify([{ path: LOGIN_PATH, body: ["json"], success: [200], failure: [401] }]),
     RATE_LIMITS: JSON.stringify([GATEWAY_SETTINGS.rateLimit]),
     CACHE_KEY_PREFIX: keyPrefix,
     AXES_FAILURE_LIMIT: String(GATEWAY_SETTINGS.failureLimit),

@@ -13,7 +13,7 @@ import { logEvent } from "./http/log";
 import { sendLockoutWebhook } from "./http/webhook";
 import { type LoginHooks, handleLoginAttempt } from "./login/handler";
 import { LOGIN_RESULT_HEADER } from "./login/outcome";
-import { matchLoginRoute } from "./login/routes";
+import { classifyLoginRequest } from "./login/routes";
 import { LockoutPolicy } from "./lockout/policy";
 import { lockoutResponse } from "./lockout/response";
 import { forwardToOrigin } from "./proxy";
@@ -103,7 +103,13 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
   app.all("*", async function gateway(c) {
     const client = c.var.client;
     let request = c.req.raw;
-    const route = matchLoginRoute(config.login.routes, request.method, c.req.path);
+    const login = classifyLoginRequest(config.login.routes, request, c.req.path);
+    if (login?.kind === "refused") {
+      logEvent("login_rejected", { request_id: c.var.requestId, status: login.status, path: login.route.path, ip: client?.text ?? null, method: request.method });
+      const allow = login.allow === undefined ? undefined : { allow: login.allow };
+      return gatewayErrorResponse(request, login.status, login.status === 405 ? "Method Not Allowed" : "Bad Request", login.message, allow);
+    }
+    const route = login?.kind === "attempt" ? login.route : undefined;
 
     let clearCookie = false;
     let user: string | null = null;

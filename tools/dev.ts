@@ -28,8 +28,8 @@ const databaseUrl = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1
 const DEMO_LOGIN_ROUTES = JSON.stringify([
   { path: "/accounts/login/" },
   { path: "/admin/login/" },
-  { path: "/api/login/", success: [200], failure: [401] },
-  { path: "/api/signin/", success: [204], failure: [403] },
+  { path: "/api/login/", body: ["json"], success: [200], failure: [401] },
+  { path: "/api/signin/", body: ["json", "form"], success: [204], failure: [403] },
 ]);
 
 async function redisAnswers(url: string): Promise<boolean> {

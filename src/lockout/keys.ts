@@ -21,15 +21,8 @@ export interface LoginClient {
 /** Usernames longer than this are stored as a digest so keys stay small. */
 const MAX_KEY_USERNAME = 200;
 
-/**
- * Trims, applies Unicode NFKC and case-folds, so `Alice`, ` alice ` and `ＡＬＩＣＥ` share one counter.
- * @example normaliseUsername(" Alice ", false) // "alice"
- */
-export function normaliseUsername(raw: string | null, caseSensitive: boolean): string {
-  if (raw === null) return "";
-  const trimmed = raw.normalize("NFKC").trim();
-  return caseSensitive ? trimmed : trimmed.toLowerCase().normalize("NFKC");
-}
+/** The name a login attempt is counted under (see ./username). */
+export { countedUsername as normaliseUsername } from "./username";
 
 const digest = (text: string) => sha256Hex(text, 16);
 

@@ -12,7 +12,8 @@ import type { Admission, LockoutPolicy, Verdict } from "../lockout/policy";
 import { lockoutResponse } from "../lockout/response";
 import { forwardToOrigin } from "../proxy";
 import { StoreError } from "../store/contract";
-import { readLoginRequest } from "./credentials";
+import { canonicalUsername } from "../lockout/username";
+import { readLoginBody } from "./body";
 import { LOGIN_RESULT_HEADER, loginOutcome } from "./outcome";
 import type { LoginRoute } from "./routes";
 
@@ -45,11 +46,16 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
   if (!client) {
     return gatewayErrorResponse(request, 400, "Bad Request", "the client address is unknown (the gateway must run behind Cloudflare, which sets CF-Connecting-IP)");
   }
-  const read = await readLoginRequest(request, route.usernameField, config.login.maxBodyBytes);
+  const read = await readLoginBody(request, route.body, route.usernameField, config.login.maxBodyBytes);
   if (!read.ok) {
-    logEvent("login_rejected", { request_id: requestId, status: read.status, path: route.path, ip: client.text });
+    if (read.aborted) {
+      logEvent("client_aborted", { request_id: requestId, path: route.path, ip: client.text }, "info");
+    } else {
+      logEvent("login_rejected", { request_id: requestId, status: read.status, path: route.path, ip: client.text, reason: read.message });
+    }
     return gatewayErrorResponse(request, read.status, read.status === 413 ? "Payload Too Large" : read.status === 415 ? "Unsupported Media Type" : "Bad Request", read.message);
   }
+  const forwarded = read.username === null ? null : canonicalUsername(read.username);
   const username = normaliseUsername(read.username, config.lockout.usernameCaseSensitive);
   const who = { request_id: requestId, ip: client.text, username: maskUsername(username), path: route.path };
 
@@ -69,9 +75,14 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
     return lockoutResponse(request, config.lockout, { reason: "locked", ...admission });
   }
 
-  const response = await forwardToOrigin(request, config.origin, client, read.body);
-  const outcome = loginOutcome(route, response);
+  const response = await forwardToOrigin(request, config.origin, client, read.encode(forwarded));
+  const { outcome, note } = loginOutcome(route, response, {
+    username,
+    caseSensitive: config.lockout.usernameCaseSensitive,
+    sessionCookie: config.sessions.cookieName,
+  });
   response.headers.delete(LOGIN_RESULT_HEADER);
+  if (note) logEvent(note, { ...who, status: response.status }, "warn");
 
   let verdict: Verdict;
   try {

@@ -8,6 +8,15 @@ import { proxy } from "hono/proxy";
 import type { ClientAddress } from "../client/address";
 import { logEvent } from "../http/log";
 
+/** A body the gateway wrote itself (a login's canonical re-encoding), with its Content-Type. */
+export interface ReplacementBody {
+  readonly bytes: Uint8Array | null;
+  readonly contentType: string | null;
+}
+
+/** Headers that describe the client's body; the runtime sets the length of a replacement body itself. */
+const BODY_HEADERS = ["content-type", "content-length", "content-encoding", "transfer-encoding"];
+
 export interface OriginSettings {
   /** Origin base URL; null = pass through to the zone's own origin (the Worker runs on a route). */
   readonly url: URL | null;
@@ -51,18 +60,24 @@ function gatewayError(status: 502 | 504, text: string): Response {
 
 /**
  * Sends the request to the origin and returns its response, or a short 502 (unreachable) / 504 (no
- * headers within the timeout). `body` replaces the request's body when the gateway already read it.
+ * headers within the timeout). `replacement` is sent instead of the client's body, with its own
+ * Content-Type, when the gateway read the body and re-encoded it.
  */
 export async function forwardToOrigin(
   request: Request,
   origin: OriginSettings,
   client: ClientAddress | undefined,
-  body?: ArrayBuffer | null,
+  replacement?: ReplacementBody,
 ): Promise<Response> {
+  const headers = forwardedHeaders(request, client, origin.forwardedFor);
+  if (replacement) {
+    for (const name of BODY_HEADERS) headers.delete(name);
+    if (replacement.contentType !== null) headers.set("content-type", replacement.contentType);
+  }
   const outgoing = new Request(request.url, {
     method: request.method,
-    headers: forwardedHeaders(request, client, origin.forwardedFor),
-    body: body === undefined ? request.body : body,
+    headers,
+    body: replacement ? replacement.bytes : request.body,
     redirect: "manual",
   });
   const timer = new AbortController();

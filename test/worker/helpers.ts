@@ -32,8 +32,8 @@ export interface TestGateway {
 export const JSON_ROUTES = JSON.stringify([
   { path: "/accounts/login/" },
   { path: "/admin/login/" },
-  { path: "/api/login/", success: [200], failure: [401] },
-  { path: "/api/signin/", success: [204], failure: [403] },
+  { path: "/api/login/", body: ["json"], success: [200], failure: [401] },
+  { path: "/api/signin/", body: ["json", "form"], success: [204], failure: [403] },
 ]);
 
 /** Builds a gateway from the Worker's bindings plus `overrides` (strings as in wrangler vars / secrets). */

@@ -187,7 +187,7 @@ describe("cool-off, reset and lockout settings", () => {
   });
 
   it("never locks GET attempts with AXES_NEVER_LOCKOUT_GET=true, but still locks POST", async () => {
-    const routes = JSON.stringify([{ path: "/api/login/", methods: ["GET", "POST"], success: [200], failure: [401, 405] }]);
+    const routes = JSON.stringify([{ path: "/api/login/", methods: ["GET", "POST"], body: ["json"], success: [200], failure: [401, 405] }]);
     const gw = gatewayWith({ LOGIN_ROUTES: routes, AXES_NEVER_LOCKOUT_GET: "true", AXES_FAILURE_LIMIT: "1", AXES_LOCKOUT_PARAMETERS: '["ip_address"]' });
     const ip = nextIp();
     expect((await gw.request("/api/login/", jsonLogin("mia", "bad", ip))).status).toBe(429);

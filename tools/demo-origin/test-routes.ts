@@ -18,8 +18,10 @@ function rejectParam({ res }: RouteContext, name: string, min: number, max: numb
   sendText(res, 400, `${name} must be an integer from ${min} to ${max}\n`);
 }
 
-async function echo({ req, res, path, rawQuery }: RouteContext): Promise<void> {
+/** Echoes the request; `?loginResult=` sets X-Login-Result on the answer, as an origin stating a login's outcome. */
+async function echo({ req, res, path, query, rawQuery }: RouteContext): Promise<void> {
   const body = await readBody(req, ECHO_LIMIT_BYTES);
+  const stated = query.get("loginResult");
   sendJson(res, 200, {
     method: req.method,
     path,
@@ -27,7 +29,7 @@ async function echo({ req, res, path, rawQuery }: RouteContext): Promise<void> {
     headers: headerRecord(req),
     bodyBase64: body.toString("base64"),
     bodyLength: body.length,
-  });
+  }, stated === null ? {} : { "x-login-result": stated });
 }
 
 async function slow(ctx: RouteContext): Promise<void> {
