@@ -13,7 +13,10 @@ import { logEvent } from "./http/log";
 import { sendLockoutWebhook } from "./http/webhook";
 import { type LoginHooks, handleLoginAttempt } from "./login/handler";
 import { LOGIN_RESULT_HEADER } from "./login/outcome";
-import { classifyLoginRequest } from "./login/routes";
+import { BASIC_OUTCOME, readBasicCredentials, sendsBasicCredentials, underBasicAuthPath } from "./login/basic";
+import { bodyCredentials, readLoginBody } from "./login/body";
+import { countFailureAfterTheFact, countReportedLogin } from "./login/reported";
+import { canonicalPath, classifyLoginRequest, type LoginRoute } from "./login/routes";
 import { LockoutPolicy } from "./lockout/policy";
 import { lockoutResponse } from "./lockout/response";
 import { forwardToOrigin } from "./proxy";
@@ -67,6 +70,8 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
   const loginHooks = (c: Context): LoginHooks => ({
     succeeded: (response, username, client) =>
       sessionCall(c, "session_record", () => sessions.recordLogin(response, username, client.text), undefined),
+    failedElsewhere: (username, client) =>
+      countFailureAfterTheFact(config, policy, { username, client, request: c.req.raw, requestId: c.var.requestId, path: c.req.path }, loginHooks(c)),
     lockedOut: ({ username, client, failures, retryAfterSeconds }) => {
       if (!config.lockoutWebhook) return;
       const notice = {
@@ -109,11 +114,16 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
       const allow = login.allow === undefined ? undefined : { allow: login.allow };
       return gatewayErrorResponse(request, login.status, login.status === 405 ? "Method Not Allowed" : "Bad Request", login.message, allow);
     }
-    const route = login?.kind === "attempt" ? login.route : undefined;
-
+    const basic = sendsBasicCredentials(request) && underBasicAuthPath(config.login.basicAuthPaths, canonicalPath(c.req.path));
+    if (basic && login?.kind === "attempt") {
+      logEvent("login_rejected", { request_id: c.var.requestId, status: 400, path: login.route.path, ip: client?.text ?? null, reason: "two_credentials" });
+      return gatewayErrorResponse(request, 400, "Bad Request", "send the credentials once: in the body or in Authorization: Basic, not both");
+    }
+    const route: LoginRoute | undefined = login?.kind === "attempt" ? login.route : undefined;
+    const counted = route !== undefined || basic;
     let clearCookie = false;
     let user: string | null = null;
-    if (!route) {
+    if (!counted) {
       const passed = { kind: "pass", user: null } as const;
       const session = await sessionCall(c, "session_check", () => sessions.check(c, c.var.requestId, limitsByUser), passed);
       if (session.kind === "reject") {
@@ -138,10 +148,19 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     });
     if ("refuse" in limited) return limited.refuse;
 
-    const response = route
-      ? await handleLoginAttempt(config, policy, { request, route, client, requestId: c.var.requestId }, loginHooks(c))
-      : await forwardToOrigin(request, config.origin, client);
-    if (!route && sessions.isLogout(request.method, c.req.path)) await sessionCall(c, "session_logout", () => sessions.logout(c), undefined);
+    const attempt = { request, client, requestId: c.var.requestId };
+    let response: Response;
+    if (route) {
+      const read = async () => bodyCredentials(await readLoginBody(request, route.body, route.usernameField, config.login.maxBodyBytes));
+      response = await handleLoginAttempt(config, policy, { ...attempt, route, read }, loginHooks(c));
+    } else if (basic) {
+      const read = async () => readBasicCredentials(request.headers.get("authorization") ?? "");
+      response = await handleLoginAttempt(config, policy, { ...attempt, route: BASIC_OUTCOME, read }, loginHooks(c));
+    } else {
+      response = await forwardToOrigin(request, config.origin, client);
+      await countReportedLogin(config, policy, { ...attempt, response, path: c.req.path }, loginHooks(c));
+    }
+    if (!counted && sessions.isLogout(request.method, c.req.path)) await sessionCall(c, "session_logout", () => sessions.logout(c), undefined);
     response.headers.delete(LOGIN_RESULT_HEADER);
     for (const [name, value] of Object.entries(limited.headers)) response.headers.set(name, value);
     if (clearCookie) response.headers.append("set-cookie", sessions.clearCookie());

@@ -6,6 +6,8 @@ interface Env {
   AXES_WHITELIST_IPS?: string;
   AXES_BLACKLIST_IPS?: string;
   ORIGIN_URL?: string;
+  ORIGIN_SECRET?: string;
+  BASIC_AUTH_PATHS?: string;
   LOGIN_ROUTES?: string;
   AXES_LOCKOUT_URL?: string;
   AXES_COOLOFF_MESSAGE?: string;

@@ -3,6 +3,7 @@
  * A bad value throws ConfigError naming the variable and a valid example.
  */
 import { AddressList } from "../client/address";
+import { parseBasicAuthPaths } from "../login/basic";
 import { type LoginRoute, parseLoginRoutes } from "../login/routes";
 import { type LockoutSettings, parseLockoutSettings } from "../lockout/settings";
 import { type SessionSettings, parseSessionSettings } from "../sessions/settings";
@@ -35,6 +36,8 @@ export interface GatewayConfig {
   readonly origin: OriginSettings;
   readonly login: {
     readonly routes: readonly LoginRoute[];
+    /** Canonical path prefixes where `Authorization: Basic` is a login attempt (BASIC_AUTH_PATHS). */
+    readonly basicAuthPaths: readonly string[];
     readonly maxBodyBytes: number;
   };
   readonly failMode: FailModes;
@@ -97,7 +100,19 @@ function parseOrigin(env: RawEnv): OriginSettings {
   } catch (error) {
     throw new ConfigError("ORIGIN_TIMEOUT", (error as Error).message, "30s");
   }
-  return Object.freeze({ url, timeoutMs, forwardedFor: readChoice(env, "FORWARDED_FOR", ["append", "replace"] as const, "append") });
+  const secretHeader = readText(env, "ORIGIN_SECRET_HEADER") ?? "X-Gateway-Secret";
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(secretHeader)) throw new ConfigError("ORIGIN_SECRET_HEADER", "is not a valid header name", "X-Gateway-Secret");
+  const secret = readText(env, "ORIGIN_SECRET") ?? null;
+  if (secret !== null && !/^[\x21-\x7e]{16,}$/.test(secret)) {
+    throw new ConfigError("ORIGIN_SECRET", "must be at least 16 printable ASCII characters without spaces", "$(openssl rand -base64 32)");
+  }
+  return Object.freeze({
+    url,
+    timeoutMs,
+    forwardedFor: readChoice(env, "FORWARDED_FOR", ["append", "replace"] as const, "append"),
+    secretHeader: secretHeader.toLowerCase(),
+    secret,
+  });
 }
 
 function parseAddressList(env: RawEnv, name: string): AddressList {
@@ -181,6 +196,7 @@ export function parseConfig(env: RawEnv): GatewayConfig {
     origin: parseOrigin(env),
     login: Object.freeze({
       routes: parseLoginRoutes(env, usernameField),
+      basicAuthPaths: parseBasicAuthPaths(env),
       maxBodyBytes: readInteger(env, "LOGIN_MAX_BODY_BYTES", 65_536, { min: 1024, max: 10_485_760, example: "65536" }),
     }),
     failMode: parseFailModes(env),

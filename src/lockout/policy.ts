@@ -171,4 +171,20 @@ export class LockoutPolicy {
     else await this.store.release(admission.keys);
     return { kind: "pass" };
   }
+
+  /**
+   * Counts a failure the origin reported after the fact (a password check the gateway did not see
+   * coming, or another user than the one counted): as an attempt admitted and failed at once.
+   */
+  async recordFailure(client: LoginClient, method: string): Promise<Verdict> {
+    return this.settle(await this.admit(client, method), "failure", method);
+  }
+
+  /** A success the origin reported after the fact: clears the user's counters with AXES_RESET_ON_SUCCESS. */
+  async recordSuccess(client: LoginClient): Promise<void> {
+    if (!this.settings.resetOnSuccess || this.whitelist.has(client.address)) return;
+    const keys = await this.keysFor(client);
+    this.forgetLocks(keys);
+    await this.store.reset(keys);
+  }
 }

@@ -1,7 +1,7 @@
 /**
- * One login attempt, end to end: read the body once, count the attempt before the origin sees it,
- * forward it, read the origin's verdict, and settle the count. Every branch ends in a deliberate,
- * logged answer; a store failure follows LOGIN_FAIL_MODE.
+ * One login attempt, end to end: read the credentials once, count the attempt before the origin sees
+ * it, forward the canonical credentials, read the origin's verdict, and settle the count. Every
+ * branch ends in a deliberate, logged answer; a store failure follows LOGIN_FAIL_MODE.
  */
 import type { ClientAddress } from "../client/address";
 import type { GatewayConfig } from "../config";
@@ -13,13 +13,15 @@ import { lockoutResponse } from "../lockout/response";
 import { forwardToOrigin } from "../proxy";
 import { StoreError } from "../store/contract";
 import { canonicalUsername } from "../lockout/username";
-import { readLoginBody } from "./body";
-import { LOGIN_RESULT_HEADER, loginOutcome } from "./outcome";
-import type { LoginRoute } from "./routes";
+import type { Credentials } from "./credentials";
+import { LOGIN_RESULT_HEADER, type OutcomeRules, loginOutcome } from "./outcome";
 
 export interface LoginAttempt {
   readonly request: Request;
-  readonly route: LoginRoute;
+  /** How the origin's answer reads (a login route's statuses, or Basic's). */
+  readonly route: OutcomeRules;
+  /** Reads the credentials once (the body, or the Authorization header). */
+  readonly read: () => Promise<Credentials>;
   readonly client: ClientAddress | undefined;
   readonly requestId: string;
 }
@@ -28,6 +30,8 @@ export interface LoginAttempt {
 export interface LoginHooks {
   /** After a successful login (the origin's response is final); may record the session. */
   readonly succeeded?: (response: Response, username: string, client: ClientAddress) => Promise<void>;
+  /** The origin named another user than the one counted: count a failure for that user too. */
+  readonly failedElsewhere?: (username: string, client: ClientAddress) => Promise<void>;
   /** On each new lockout; must not delay the response (use waitUntil). */
   readonly lockedOut?: (notice: { username: string; client: ClientAddress; failures: number; retryAfterSeconds: number | null }) => void;
 }
@@ -46,7 +50,7 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
   if (!client) {
     return gatewayErrorResponse(request, 400, "Bad Request", "the client address is unknown (the gateway must run behind Cloudflare, which sets CF-Connecting-IP)");
   }
-  const read = await readLoginBody(request, route.body, route.usernameField, config.login.maxBodyBytes);
+  const read = await attempt.read();
   if (!read.ok) {
     if (read.aborted) {
       logEvent("client_aborted", { request_id: requestId, path: route.path, ip: client.text }, "info");
@@ -75,14 +79,16 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
     return lockoutResponse(request, config.lockout, { reason: "locked", ...admission });
   }
 
-  const response = await forwardToOrigin(request, config.origin, client, read.encode(forwarded));
-  const { outcome, note } = loginOutcome(route, response, {
+  const response = await forwardToOrigin(request, config.origin, client, read.forward(forwarded));
+  const { outcome, note, named } = loginOutcome(route, response, {
     username,
     caseSensitive: config.lockout.usernameCaseSensitive,
     sessionCookie: config.sessions.cookieName,
   });
   response.headers.delete(LOGIN_RESULT_HEADER);
-  if (note) logEvent(note, { ...who, status: response.status }, "warn");
+  if (note) logEvent(note, { ...who, status: response.status, ...(named === undefined ? {} : { origin_username: maskUsername(named) }) }, "warn");
+  // The origin checked another user's password than the one counted: that user failed too.
+  if (named !== undefined) await hooks.failedElsewhere?.(named, client);
 
   let verdict: Verdict;
   try {

@@ -18,7 +18,12 @@ export interface OriginVerdict {
    * (neither success nor failure: the reservation is given back).
    */
   readonly note: "username_mismatch" | "success_unconfirmed" | null;
+  /** With `username_mismatch`: the user the origin named, normalised as counted. */
+  readonly named?: string;
 }
+
+/** What of a route decides how its answers read. */
+export type OutcomeRules = Pick<LoginRoute, "path" | "success" | "failure" | "requireSessionCookie">;
 
 /** Origins may state the result outright; the gateway removes this header before the client sees it. */
 export const LOGIN_RESULT_HEADER = "X-Login-Result";
@@ -61,12 +66,12 @@ function setsCookie(response: Response, name: string): boolean {
 }
 
 /** Reads the origin's answer to an attempt counted under `context.username`. */
-export function loginOutcome(route: LoginRoute, response: Response, context: OutcomeContext): OriginVerdict {
+export function loginOutcome(route: OutcomeRules, response: Response, context: OutcomeContext): OriginVerdict {
   const header = response.headers.get(LOGIN_RESULT_HEADER);
   const stated = header === null ? null : parseLoginResult(header);
   if (stated) {
     const named = stated.username === null ? null : countedUsername(stated.username, context.caseSensitive);
-    if (named !== null && named !== context.username) return { outcome: "failure", note: "username_mismatch" };
+    if (named !== null && named !== context.username) return { outcome: "failure", note: "username_mismatch", named };
     return { outcome: stated.result, note: null };
   }
   if (route.failure.includes(response.status)) return { outcome: "failure", note: null };

@@ -24,13 +24,22 @@ export interface OriginSettings {
   readonly timeoutMs: number;
   /** `append` keeps the client's X-Forwarded-For chain and adds the trusted address; `replace` sends only it. */
   readonly forwardedFor: "append" | "replace";
+  /**
+   * The header that proves to the origin a request came through the gateway (ORIGIN_SECRET_HEADER),
+   * and its value (the ORIGIN_SECRET secret; null = not sent). A client's own copy is always removed.
+   */
+  readonly secretHeader: string;
+  readonly secret: string | null;
 }
 
 const UNTRUSTED = ["x-real-ip", "x-forwarded-proto", "x-forwarded-host", "forwarded"];
 
-function forwardedHeaders(request: Request, client: ClientAddress | undefined, mode: OriginSettings["forwardedFor"]): Headers {
+function forwardedHeaders(request: Request, client: ClientAddress | undefined, origin: OriginSettings): Headers {
+  const mode = origin.forwardedFor;
   const headers = new Headers(request.headers);
   for (const name of UNTRUSTED) headers.delete(name);
+  headers.delete(origin.secretHeader);
+  if (origin.secret !== null) headers.set(origin.secretHeader, origin.secret);
   const sent = headers.get("x-forwarded-for");
   if (client) {
     headers.set("x-forwarded-for", mode === "append" && sent ? `${sent}, ${client.text}` : client.text);
@@ -58,18 +67,27 @@ function gatewayError(status: 502 | 504, text: string): Response {
   return new Response(`${text}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
 }
 
+/** The gateway's canonical form of a login's credentials, sent in place of the client's. */
+export interface CanonicalCredentials {
+  readonly body?: ReplacementBody;
+  readonly authorization?: string;
+}
+
 /**
  * Sends the request to the origin and returns its response, or a short 502 (unreachable) / 504 (no
- * headers within the timeout). `replacement` is sent instead of the client's body, with its own
- * Content-Type, when the gateway read the body and re-encoded it.
+ * headers within the timeout). `canonical.body` is sent instead of the client's body, with its own
+ * Content-Type, and `canonical.authorization` instead of its Authorization header, when the gateway
+ * read the credentials and re-encoded them.
  */
 export async function forwardToOrigin(
   request: Request,
   origin: OriginSettings,
   client: ClientAddress | undefined,
-  replacement?: ReplacementBody,
+  canonical: CanonicalCredentials = {},
 ): Promise<Response> {
-  const headers = forwardedHeaders(request, client, origin.forwardedFor);
+  const headers = forwardedHeaders(request, client, origin);
+  if (canonical.authorization !== undefined) headers.set("authorization", canonical.authorization);
+  const replacement = canonical.body;
   if (replacement) {
     for (const name of BODY_HEADERS) headers.delete(name);
     if (replacement.contentType !== null) headers.set("content-type", replacement.contentType);

@@ -90,6 +90,15 @@ export function accountRoutes(sessions: SessionStore): Route[] {
     sendJson(res, 200, { received: true }, { "x-login-result": result });
   }
 
+  // An API that accepts HTTP Basic on every request (Django REST framework's BasicAuthentication):
+  // 200 with the user for the demo credentials, 401 with a challenge otherwise.
+  function basicApi({ req, res }: RouteContext): void {
+    const [scheme, token] = (req.headers.authorization ?? "").split(" ");
+    const [username, password] = Buffer.from(token ?? "", "base64").toString("utf8").split(/:(.*)/s);
+    if (scheme?.toLowerCase() === "basic" && isDemoUser({ username, password })) sendJson(res, 200, { username: DEMO_USERNAME });
+    else sendJson(res, 401, { error: "invalid credentials" }, { "www-authenticate": 'Basic realm="api"' });
+  }
+
   function profile({ req, res, path }: RouteContext): void {
     const user = sessions.userFor(req);
     if (user === undefined) redirect(res, `/accounts/login/?next=${encodeURIComponent(path)}`);
@@ -111,5 +120,6 @@ export function accountRoutes(sessions: SessionStore): Route[] {
     { method: "POST", path: "/accounts/logout/", handle: logout },
     { method: "POST", path: "/api/login/", login: true, handle: jsonLogin },
     { method: "POST", path: "/api/signin/", login: true, handle: headerSignalledLogin },
+    { method: "*", path: /^\/api\/basic\//, login: true, handle: basicApi },
   ];
 }

@@ -8,6 +8,8 @@
  * 4xx instead of guessed at; see the README's "Login parsing contract".
  */
 import { isLookalikeName } from "../../lockout/username";
+import type { ReplacementBody } from "../../proxy";
+import type { Credentials } from "../credentials";
 import type { BodyKind } from "../routes";
 import { parseForm, writeForm } from "./form";
 import { type JsonValue, parseJsonObject, writeJsonObject } from "./json";
@@ -16,10 +18,7 @@ import { type Part, parseMultipart, writeMultipart } from "./multipart";
 import { BodyRefusal, type TextField, malformed } from "./refusal";
 
 /** What the gateway forwards in place of the client's body. */
-export interface ForwardBody {
-  readonly bytes: Uint8Array | null;
-  readonly contentType: string | null;
-}
+export type ForwardBody = ReplacementBody;
 
 /** A login body as the gateway read it; `encode` writes it with the username as the gateway canonicalised it. */
 export type LoginBody =
@@ -142,6 +141,10 @@ function parse(bytes: Uint8Array, headers: Headers, accepted: readonly BodyKind[
   if (kind === "multipart") return readMultipart(bytes, media.params.get("boundary"), field);
   return readJson(bytes, media.essence, field);
 }
+
+/** The body reading as credentials: the canonical body replaces the client's. */
+export const bodyCredentials = (body: LoginBody): Credentials =>
+  body.ok ? { ok: true, username: body.username, forward: (canonical) => ({ body: body.encode(canonical) }) } : body;
 
 /**
  * Reads a login request's body in one of the route's body types and finds the username in `field`.
