@@ -4,8 +4,9 @@ import { defineConfig } from "vitest/config";
 /**
  * Two layers, as in the house style:
  * - `node`: tools that run in Node (the Upstash bridge, the demo origin) driven by the real clients.
- * - `worker`: the gateway itself inside workerd, against the real Redis (through the bridge) and a
- *   real origin process, both started by `test/setup/global.ts`.
+ * - `worker`: the gateway itself inside workerd, against the real Redis (through the bridge) and
+ *   real origin processes (the demo origin, and a real Django for the differential tests), all
+ *   started by `test/setup/global.ts`.
  */
 export default defineConfig({
   test: {
@@ -38,6 +39,7 @@ export default defineConfig({
                 TEST_ORIGIN_URL: inject<string>("originUrl"),
                 TEST_DATABASE_URL: inject<string>("databaseUrl"),
                 TEST_NEON_HTTP_URL: inject<string>("neonHttpUrl"),
+                TEST_DJANGO_URL: inject<string>("djangoUrl"),
               },
             },
           })),

@@ -1,10 +1,11 @@
 /**
  * Starts the real things the tests talk to, as the separate processes they are in use: the
  * Upstash-compatible bridge over the machine's Redis (`npm run bridge`), the Neon-compatible HTTP
- * endpoint over the machine's Postgres (`npm run neon-http`) and the demo origin
- * (`npm run demo-origin`), each on a free port, then applies the migrations with `npm run setup`.
+ * endpoint over the machine's Postgres (`npm run neon-http`), the demo origin
+ * (`npm run demo-origin`) and a real Django origin (test/django-origin, Debian's python3-django),
+ * each on a free port, then applies the migrations with `npm run setup`.
  * Their addresses reach the tests (and the Worker's bindings) through `provide`. Fails with a clear
- * message when Redis or Postgres is not running.
+ * message when Redis or Postgres is not running or Django is not installed.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
@@ -19,17 +20,27 @@ declare module "vitest" {
     redisUrl: string;
     databaseUrl: string;
     neonHttpUrl: string;
+    djangoUrl: string;
   }
 }
 
 const TSX = "node_modules/.bin/tsx";
+/** Debian's interpreter, where `apt-get install python3-django` puts Django (not a pyenv python3 on PATH). */
+const DJANGO_PYTHON = process.env.DJANGO_PYTHON ?? "/usr/bin/python3";
+
+type Tool = { child: ChildProcess; url: string };
 
 /** Spawns a tool and resolves with the first http:// URL it prints. */
-function startTool(script: string, env: Record<string, string>, name: string): Promise<{ child: ChildProcess; url: string }> {
+function startTool(
+  script: string,
+  env: Record<string, string>,
+  name: string,
+  { command = TSX, startSeconds = 20 }: { command?: string; startSeconds?: number } = {},
+): Promise<Tool> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, [script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
-    const timer = setTimeout(() => fail(new Error(`${name} did not start within 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(() => fail(new Error(`${name} did not start within ${startSeconds} s:\n${output}`)), startSeconds * 1000);
     const fail = (error: Error) => {
       clearTimeout(timer);
       child.kill();
@@ -45,8 +56,21 @@ function startTool(script: string, env: Record<string, string>, name: string): P
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", (error) => fail(new Error(`${name} could not be started (${command}): ${error.message}`)));
     child.on("exit", (code) => fail(new Error(`${name} exited with ${code} before it was ready:\n${output}`)));
   });
+}
+
+/** Checks that Debian's Django is importable before starting the origin, to fail with the fix in the message. */
+async function requireDjango(): Promise<void> {
+  try {
+    await promisify(execFile)(DJANGO_PYTHON, ["-c", "import django"]);
+  } catch (error) {
+    throw new Error(
+      `the differential tests need Django for ${DJANGO_PYTHON} ("${(error as Error).message.split("\n")[0]}"): ` +
+        "install it with `apt-get update && apt-get install -y python3-django` (.ci/run does this), or set DJANGO_PYTHON",
+    );
+  }
 }
 
 /** Applies the migrations the way an operator does: `npm run setup -- --create-cache-table`. */
@@ -65,12 +89,25 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
   const databaseUrl = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
   const token = randomBytes(24).toString("base64url");
-  const tools = await Promise.all([
+  await requireDjango();
+  const started = await Promise.allSettled([
     startTool("tools/bridge/cli.ts", { BRIDGE_TOKEN: token, BRIDGE_PORT: "0", REDIS_URL: redisUrl }, "the Upstash bridge"),
     startTool("tools/neon-http/cli.ts", { NEON_HTTP_PORT: "0", DATABASE_URL: databaseUrl }, "the Neon HTTP endpoint"),
     startTool("tools/demo-origin/cli.ts", { DEMO_ORIGIN_PORT: "0" }, "the demo origin"),
+    // Migrating its fresh SQLite database takes a few seconds on a busy machine.
+    startTool("test/django-origin/server.py", { DJANGO_ORIGIN_PORT: "0" }, "the Django origin", { command: DJANGO_PYTHON, startSeconds: 60 }),
   ]);
-  const [bridge, neonHttp, origin] = tools;
+  const failed = started.find((result) => result.status === "rejected");
+  const tools = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+  if (failed) {
+    // The ones that did start would outlive the run otherwise.
+    for (const { child } of tools) {
+      child.removeAllListeners("exit");
+      child.kill("SIGTERM");
+    }
+    throw failed.reason;
+  }
+  const [bridge, neonHttp, origin, django] = tools as [Tool, Tool, Tool, Tool];
   await createCacheTable(databaseUrl, neonHttp.url);
   project.provide("bridgeUrl", bridge.url);
   project.provide("bridgeToken", token);
@@ -78,6 +115,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("redisUrl", redisUrl);
   project.provide("databaseUrl", databaseUrl);
   project.provide("neonHttpUrl", neonHttp.url);
+  project.provide("djangoUrl", django.url);
   return async () => {
     for (const { child } of tools) {
       child.removeAllListeners("exit");
