@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 
 from gateway_companion.middleware import FORBIDDEN_MESSAGE
 
-from .support import PASSWORD, SECRET, GatewayTestCase
+from .support import PASSWORD, SECRET, GatewayTestCase, basic
 from .views import VIEW_CALLS
 
 NEW_SECRET = "new-origin-secret-abcdefghijkl"
@@ -27,6 +27,8 @@ class OriginSecretTests(GatewayTestCase):
         self.assertRefused(direct.post("/accounts/login/", {"username": "bob", "password": PASSWORD}))
         self.assertRefused(direct.post("/admin/login/", {"username": "alice", "password": PASSWORD}))
         self.assertRefused(direct.post("/allauth/login/", {"login": "alice", "password": PASSWORD}))
+        self.assertRefused(direct.get("/api/drf/", HTTP_AUTHORIZATION=basic("alice", PASSWORD)))
+        self.assertRefused(direct.get("/api/basic/", HTTP_AUTHORIZATION=basic("alice", PASSWORD)))
 
     def test_a_wrong_secret_is_refused(self):
         for wrong in ["", SECRET[:-1], SECRET + "x", SECRET.upper(), " " + SECRET, "é" * 20]:
