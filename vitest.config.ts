@@ -40,6 +40,7 @@ export default defineConfig({
                 TEST_DATABASE_URL: inject<string>("databaseUrl"),
                 TEST_NEON_HTTP_URL: inject<string>("neonHttpUrl"),
                 TEST_DJANGO_URL: inject<string>("djangoUrl"),
+                TEST_COMPANION_URL: inject<string>("companionUrl"),
               },
             },
           })),

@@ -8,6 +8,7 @@
  * message when Redis or Postgres is not running or Django is not installed.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
@@ -21,6 +22,7 @@ declare module "vitest" {
     databaseUrl: string;
     neonHttpUrl: string;
     djangoUrl: string;
+    companionUrl: string;
   }
 }
 
@@ -96,6 +98,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     startTool("tools/demo-origin/cli.ts", { DEMO_ORIGIN_PORT: "0" }, "the demo origin"),
     // Migrating its fresh SQLite database takes a few seconds on a busy machine.
     startTool("test/django-origin/server.py", { DJANGO_ORIGIN_PORT: "0" }, "the Django origin", { command: DJANGO_PYTHON, startSeconds: 60 }),
+    // The Django companion's test project (contrib/django) behind the gateway: issue 10's end-to-end tests.
+    startTool(
+      "test/django-origin/server.py",
+      { DJANGO_ORIGIN_PORT: "0", DJANGO_SETTINGS_MODULE: "companion_settings", PYTHONPATH: resolve("contrib/django") },
+      "the Django origin with the companion",
+      { command: DJANGO_PYTHON, startSeconds: 60 },
+    ),
   ]);
   const failed = started.find((result) => result.status === "rejected");
   const tools = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
@@ -107,7 +116,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     throw failed.reason;
   }
-  const [bridge, neonHttp, origin, django] = tools as [Tool, Tool, Tool, Tool];
+  const [bridge, neonHttp, origin, django, companion] = tools as [Tool, Tool, Tool, Tool, Tool];
   await createCacheTable(databaseUrl, neonHttp.url);
   project.provide("bridgeUrl", bridge.url);
   project.provide("bridgeToken", token);
@@ -116,6 +125,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("databaseUrl", databaseUrl);
   project.provide("neonHttpUrl", neonHttp.url);
   project.provide("djangoUrl", django.url);
+  project.provide("companionUrl", companion.url);
   return async () => {
     for (const { child } of tools) {
       child.removeAllListeners("exit");
