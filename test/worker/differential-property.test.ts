@@ -47,7 +47,8 @@ interface Case {
   readonly spelling: { readonly casing: "as-is" | "upper" | "title"; readonly fullwidth: boolean; readonly prefix: string; readonly suffix: string };
   readonly duplicate: "none" | "decoy-first" | "decoy-last";
   readonly passwordFirst: boolean;
-  readonly query: "none" | "target" | "decoy";
+  /** A username in the query string; "target-only" leaves it out of the body. */
+  readonly query: "none" | "target" | "decoy" | "target-only";
   readonly multipart: {
     readonly name: "exact" | "spaced" | "unquoted";
     readonly headerName: "Content-Disposition" | "content-disposition" | "CONTENT-DISPOSITION";
@@ -71,7 +72,11 @@ const caseFor = (body: BodyKind): fc.Arbitrary<Case> =>
       locked: fc.boolean(),
       targetIndex: fc.nat(1),
       decoyIndex: fc.nat(3),
-      path: weighted<DjangoPath>(["/accounts/login/", 3], ["/plain/login/", 2], ["/query-first/login/", 1], ["/accounts/login-redirect/", 1], ["/api/login/", 3]),
+      // Mostly the views that read this kind of body; sometimes one that does not.
+      path:
+        body === "json"
+          ? weighted<DjangoPath>(["/api/login/", 8], ["/accounts/login/", 1], ["/plain/login/", 1], ["/query-first/login/", 1])
+          : weighted<DjangoPath>(["/accounts/login/", 3], ["/plain/login/", 2], ["/query-first/login/", 2], ["/accounts/login-redirect/", 1], ["/api/login/", 1]),
       method: weighted(["POST", 8], ["PUT", 1], ["PATCH", 1], ["DELETE", 1], ["OPTIONS", 1]),
       declared: weighted<Case["declared"]>(["same", 8], ["form", 1], ["multipart", 1], ["json", 1], ["text", 1], ["none", 1]),
       mixedCaseMediaType: rarely(),
@@ -82,7 +87,7 @@ const caseFor = (body: BodyKind): fc.Arbitrary<Case> =>
       spelling: fc.record({ casing: weighted(["as-is", 4], ["upper", 1], ["title", 1]), fullwidth: rarely(5), prefix: affix, suffix: affix }),
       duplicate: weighted<Case["duplicate"]>(["none", 4], ["decoy-first", 1], ["decoy-last", 1]),
       passwordFirst: fc.boolean(),
-      query: weighted<Case["query"]>(["none", 4], ["target", 1], ["decoy", 1]),
+      query: weighted<Case["query"]>(["none", 6], ["target", 1], ["decoy", 1], ["target-only", 1]),
       multipart: fc.record({
         name: weighted(["exact", 4], ["spaced", 1], ["unquoted", 1]),
         headerName: weighted(["Content-Disposition", 3], ["content-disposition", 1], ["CONTENT-DISPOSITION", 1]),
@@ -122,7 +127,7 @@ function candidateNames(c: Case): string[] {
 
 /** The fields in body order: username (and the decoy's, when duplicated) and password. */
 function fieldsOf(c: Case): [name: "username" | "decoy" | "password", value: string][] {
-  const user: [("username" | "decoy"), string][] = [["username", spelled(c)]];
+  const user: [("username" | "decoy"), string][] = c.query === "target-only" ? [] : [["username", spelled(c)]];
   if (c.duplicate === "decoy-first") user.unshift(["decoy", c.decoy]);
   if (c.duplicate === "decoy-last") user.push(["decoy", c.decoy]);
   const password: ["password", string] = ["password", passwordOf(c)];
@@ -185,7 +190,7 @@ function requestOf(c: Case): { path: string; init: { method: string; headers: Re
     const param = c.charset === null ? "" : c.charset.spelling === "charset=" ? `; charset=${c.charset.name}` : `; Charset="${c.charset.name.toUpperCase()}"`;
     headers["content-type"] = (c.mixedCaseMediaType ? mixed : lower) + param;
   }
-  const query = c.query === "none" ? "" : `?username=${encodeURIComponent(c.query === "target" ? spelled(c) : c.decoy)}`;
+  const query = c.query === "none" ? "" : `?username=${encodeURIComponent(c.query === "decoy" ? c.decoy : spelled(c))}`;
   return { path: `${c.path}${query}`, init: { method: c.method, headers, body } };
 }
 

@@ -148,6 +148,12 @@ const SHAPES: Record<string, Shape[]> = {
     },
     { name: "username given twice in a multipart body", path: "/plain/login/", contentType: MULTIPART, body: multipartBody(BOUNDARY, [fieldPart("username", "carol"), fieldPart("username", "alice"), password]) },
     { name: "username in the query string and in the body, to a view that reads the query string first", path: "/query-first/login/?username=alice", contentType: FORM, body: urlencoded("carol") },
+    {
+      name: "username only in the query string, to a view that reads the query string first",
+      path: "/query-first/login/?username=alice",
+      contentType: FORM,
+      body: utf8Urlencoded([["password", USERS.alice]]),
+    },
   ],
 };
 
