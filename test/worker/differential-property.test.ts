@@ -18,7 +18,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Charset, type Part, canEncode, concatBytes, disposition, encodeText, multipartBody, urlencodedBody, utf8Urlencoded } from "./django-bodies";
-import { type DjangoPath, type UserName, USERS, authLog, clearAuthLog, djangoGateway, failuresOf, lockUser } from "./django";
+import { type DjangoPath, type UserName, USERS, USER_NAMES, authLog, clearAuthLog, djangoGateway, failuresOf, lockUser } from "./django";
 import { nextIp } from "./helpers";
 
 /** The seed of every property below (issue 9). */
@@ -102,19 +102,20 @@ const caseFor = (body: BodyKind): fc.Arbitrary<Case> =>
     })
     .map(({ locked, targetIndex, decoyIndex, ...rest }) => {
       const target: UserName = locked ? (["alice", "bob"] as const)[targetIndex]! : (["carol", "dave"] as const)[targetIndex]!;
-      const decoy = (Object.keys(USERS) as UserName[]).filter((name) => name !== target)[decoyIndex]!;
+      const decoy = USER_NAMES.filter((name) => name !== target)[decoyIndex]!;
       return { ...rest, locked, target, decoy, body };
     })
     .filter((c) => c.charset === null || [spelled(c), c.decoy, passwordOf(c)].every((text) => canEncode(text, c.charset!.name)));
 
-const FULLWIDTH_OFFSET = 0xff41 - 0x61;
+// U+FF01..U+FF5E are the fullwidth forms of ASCII 0x21..0x7E.
+const FULLWIDTH_OFFSET = 0xfee0;
 /** The username as this case writes it: casing, fullwidth letters (NFKC folds them back), whitespace around it. */
 function spelled(c: Case): string {
   const { casing, fullwidth, prefix, suffix } = c.spelling;
   let name: string = c.target;
   if (casing === "upper") name = name.toUpperCase();
   if (casing === "title") name = name[0]!.toUpperCase() + name.slice(1);
-  if (fullwidth) name = name.replace(/[a-z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + FULLWIDTH_OFFSET));
+  if (fullwidth) name = name.replace(/[a-zA-Z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + FULLWIDTH_OFFSET));
   return prefix + name + suffix;
 }
 const passwordOf = (c: Case) => (c.locked ? USERS[c.target] : WRONG_PASSWORD);
