@@ -18,7 +18,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Charset, type Part, canEncode, concatBytes, disposition, encodeText, multipartBody, urlencodedBody, utf8Urlencoded } from "./django-bodies";
-import { type DjangoPath, type UserName, USERS, authLog, clearAuthLog, djangoGateway, failuresOf, lockUser } from "./django";
+import { type DjangoPath, type UserName, USERS, USER_NAMES, authLog, clearAuthLog, djangoGateway, failuresOf, lockUser } from "./django";
 import { nextIp } from "./helpers";
 
 /** The seed of every property below (issue 9). */
@@ -47,7 +47,8 @@ interface Case {
   readonly spelling: { readonly casing: "as-is" | "upper" | "title"; readonly fullwidth: boolean; readonly prefix: string; readonly suffix: string };
   readonly duplicate: "none" | "decoy-first" | "decoy-last";
   readonly passwordFirst: boolean;
-  readonly query: "none" | "target" | "decoy";
+  /** A username in the query string; "target-only" leaves it out of the body. */
+  readonly query: "none" | "target" | "decoy" | "target-only";
   readonly multipart: {
     readonly name: "exact" | "spaced" | "unquoted";
     readonly headerName: "Content-Disposition" | "content-disposition" | "CONTENT-DISPOSITION";
@@ -71,7 +72,11 @@ const caseFor = (body: BodyKind): fc.Arbitrary<Case> =>
       locked: fc.boolean(),
       targetIndex: fc.nat(1),
       decoyIndex: fc.nat(3),
-      path: weighted<DjangoPath>(["/accounts/login/", 3], ["/plain/login/", 2], ["/query-first/login/", 1], ["/accounts/login-redirect/", 1], ["/api/login/", 3]),
+      // Mostly the views that read this kind of body; sometimes one that does not.
+      path:
+        body === "json"
+          ? weighted<DjangoPath>(["/api/login/", 8], ["/accounts/login/", 1], ["/plain/login/", 1], ["/query-first/login/", 1])
+          : weighted<DjangoPath>(["/accounts/login/", 3], ["/plain/login/", 2], ["/query-first/login/", 2], ["/accounts/login-redirect/", 1], ["/api/login/", 1]),
       method: weighted(["POST", 8], ["PUT", 1], ["PATCH", 1], ["DELETE", 1], ["OPTIONS", 1]),
       declared: weighted<Case["declared"]>(["same", 8], ["form", 1], ["multipart", 1], ["json", 1], ["text", 1], ["none", 1]),
       mixedCaseMediaType: rarely(),
@@ -82,7 +87,7 @@ const caseFor = (body: BodyKind): fc.Arbitrary<Case> =>
       spelling: fc.record({ casing: weighted(["as-is", 4], ["upper", 1], ["title", 1]), fullwidth: rarely(5), prefix: affix, suffix: affix }),
       duplicate: weighted<Case["duplicate"]>(["none", 4], ["decoy-first", 1], ["decoy-last", 1]),
       passwordFirst: fc.boolean(),
-      query: weighted<Case["query"]>(["none", 4], ["target", 1], ["decoy", 1]),
+      query: weighted<Case["query"]>(["none", 6], ["target", 1], ["decoy", 1], ["target-only", 1]),
       multipart: fc.record({
         name: weighted(["exact", 4], ["spaced", 1], ["unquoted", 1]),
         headerName: weighted(["Content-Disposition", 3], ["content-disposition", 1], ["CONTENT-DISPOSITION", 1]),
@@ -97,19 +102,20 @@ const caseFor = (body: BodyKind): fc.Arbitrary<Case> =>
     })
     .map(({ locked, targetIndex, decoyIndex, ...rest }) => {
       const target: UserName = locked ? (["alice", "bob"] as const)[targetIndex]! : (["carol", "dave"] as const)[targetIndex]!;
-      const decoy = (Object.keys(USERS) as UserName[]).filter((name) => name !== target)[decoyIndex]!;
+      const decoy = USER_NAMES.filter((name) => name !== target)[decoyIndex]!;
       return { ...rest, locked, target, decoy, body };
     })
     .filter((c) => c.charset === null || [spelled(c), c.decoy, passwordOf(c)].every((text) => canEncode(text, c.charset!.name)));
 
-const FULLWIDTH_OFFSET = 0xff41 - 0x61;
+// U+FF01..U+FF5E are the fullwidth forms of ASCII 0x21..0x7E.
+const FULLWIDTH_OFFSET = 0xfee0;
 /** The username as this case writes it: casing, fullwidth letters (NFKC folds them back), whitespace around it. */
 function spelled(c: Case): string {
   const { casing, fullwidth, prefix, suffix } = c.spelling;
   let name: string = c.target;
   if (casing === "upper") name = name.toUpperCase();
   if (casing === "title") name = name[0]!.toUpperCase() + name.slice(1);
-  if (fullwidth) name = name.replace(/[a-z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + FULLWIDTH_OFFSET));
+  if (fullwidth) name = name.replace(/[a-zA-Z]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + FULLWIDTH_OFFSET));
   return prefix + name + suffix;
 }
 const passwordOf = (c: Case) => (c.locked ? USERS[c.target] : WRONG_PASSWORD);
@@ -122,7 +128,7 @@ function candidateNames(c: Case): string[] {
 
 /** The fields in body order: username (and the decoy's, when duplicated) and password. */
 function fieldsOf(c: Case): [name: "username" | "decoy" | "password", value: string][] {
-  const user: [("username" | "decoy"), string][] = [["username", spelled(c)]];
+  const user: [("username" | "decoy"), string][] = c.query === "target-only" ? [] : [["username", spelled(c)]];
   if (c.duplicate === "decoy-first") user.unshift(["decoy", c.decoy]);
   if (c.duplicate === "decoy-last") user.push(["decoy", c.decoy]);
   const password: ["password", string] = ["password", passwordOf(c)];
@@ -185,7 +191,7 @@ function requestOf(c: Case): { path: string; init: { method: string; headers: Re
     const param = c.charset === null ? "" : c.charset.spelling === "charset=" ? `; charset=${c.charset.name}` : `; Charset="${c.charset.name.toUpperCase()}"`;
     headers["content-type"] = (c.mixedCaseMediaType ? mixed : lower) + param;
   }
-  const query = c.query === "none" ? "" : `?username=${encodeURIComponent(c.query === "target" ? spelled(c) : c.decoy)}`;
+  const query = c.query === "none" ? "" : `?username=${encodeURIComponent(c.query === "decoy" ? c.decoy : spelled(c))}`;
   return { path: `${c.path}${query}`, init: { method: c.method, headers, body } };
 }
 

@@ -28,6 +28,7 @@ export const DJANGO_ROUTES = [
 export type DjangoPath = (typeof DJANGO_ROUTES)[number]["path"];
 type FormPath = Exclude<DjangoPath, "/api/login/">;
 
+/** Failures that lock a username in these tests (AXES_FAILURE_LIMIT). */
 export const FAILURE_LIMIT = 3;
 const ADMIN_TOKEN = "differential-admin-token-0123456789";
 
@@ -50,6 +51,7 @@ async function djangoCall(path: string, method: "GET" | "POST"): Promise<Respons
 
 /** The Django origin's password checks since the last `clearAuthLog()`, oldest first. */
 export const authLog = async (): Promise<AuthEvent[]> => ((await (await djangoCall("/__test/auth-log", "GET")).json()) as { events: AuthEvent[] }).events;
+/** Empties the Django origin's auth log (before each test and each generated case). */
 export const clearAuthLog = async (): Promise<void> => {
   await (await djangoCall("/__test/auth-log/clear", "POST")).body?.cancel();
 };
