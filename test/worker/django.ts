@@ -61,9 +61,6 @@ export const successesIn = (events: readonly AuthEvent[]) => events.filter((e) =
 /**
  * A gateway in front of the Django origin with the issue's setup: 3 failures lock, counters per IP and
  * per username, the admin API on for reading counters.
- *
- * Routes declare their body types (`body`, issue 9). A gateway that does not know that field yet
- * gets the same routes without it, so these tests run (and show what they show) before and after.
  */
 export function djangoGateway(overrides: Record<string, string> = {}): TestGateway {
   const settings = {
@@ -73,12 +70,7 @@ export function djangoGateway(overrides: Record<string, string> = {}): TestGatew
     ADMIN_TOKEN,
     ...overrides,
   };
-  try {
-    return gatewayWith({ ...settings, LOGIN_ROUTES: JSON.stringify(DJANGO_ROUTES) });
-  } catch (error) {
-    if (!String(error).includes('unknown key "body"')) throw error;
-    return gatewayWith({ ...settings, LOGIN_ROUTES: JSON.stringify(DJANGO_ROUTES.map(({ body: _body, ...route }) => route)) });
-  }
+  return gatewayWith({ ...settings, LOGIN_ROUTES: JSON.stringify(DJANGO_ROUTES) });
 }
 
 interface CounterView {
