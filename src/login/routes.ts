@@ -5,6 +5,10 @@
  * the origin still serves it as the login view.
  */
 import { ConfigError, type RawEnv, readJson } from "../config/read";
+import { canonicalPath } from "../http/path";
+
+/** Kept here too for code that imports it from the login routes; it lives in ../http/path. */
+export { canonicalPath };
 
 /** One login endpoint of the origin. */
 export interface LoginRoute {
@@ -23,23 +27,6 @@ export interface LoginRoute {
 const EXAMPLE = '[{"path":"/api/login/","methods":["POST"],"success":[200],"failure":[401]}]';
 const DJANGO_FORM = { methods: ["POST"], success: [302, 303], failure: [200] } as const;
 const DEFAULT_PATHS = ["/accounts/login/", "/admin/login/"];
-
-/** Reduces a URL path to the form both the gateway and a lenient origin would route on. */
-export function canonicalPath(pathname: string): string {
-  let path = pathname;
-  try {
-    path = decodeURIComponent(path);
-  } catch {
-    // A malformed escape stays as it is; the origin cannot route it to the login view either.
-  }
-  const segments: string[] = [];
-  for (const segment of path.replace(/\\/g, "/").split("/")) {
-    if (segment === "" || segment === ".") continue;
-    if (segment === "..") segments.pop();
-    else segments.push(segment.toLowerCase());
-  }
-  return `/${segments.join("/")}`;
-}
 
 function statusList(value: unknown, index: number, key: string): number[] {
   if (!Array.isArray(value) || value.length === 0 || !value.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {

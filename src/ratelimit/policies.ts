@@ -5,7 +5,7 @@
  */
 import { parseDurationSeconds } from "../config/duration";
 import { ConfigError, type RawEnv, readChoice, readJson } from "../config/read";
-import { canonicalPath } from "../login/routes";
+import { canonicalPath } from "../http/path";
 
 export type Algorithm = "fixed-window" | "sliding-window" | "token-bucket";
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AddressList, parseAddress } from "../../src/client/address";
 import { lockoutKeysFor, normaliseUsername } from "../../src/lockout/keys";
 import { readLoginRequest } from "../../src/login/credentials";
+import { cookieSpellings, parseCookieLikeDjango } from "../../src/http/cookies";
 import { canonicalPath } from "../../src/login/routes";
 
 describe("addresses", () => {
@@ -70,8 +71,33 @@ describe("login paths", () => {
     ["/accounts/%2E%2E/accounts/login", "/accounts/login"],
     ["/accounts\\login", "/accounts/login"],
     ["/%zz/", "/%zz"],
+    ["/%5F_gateway/%zz/health", "/__gateway/%zz/health"],
+    ["/%5f%5FGateway/%2e%2E/x", "/x"],
   ])("canonicalises %s to %s", (input, output) => {
     expect(canonicalPath(input)).toBe(output);
+  });
+});
+
+describe("cookies as Django's parse_cookie reads them", () => {
+  // Expected values printed by Python 3 running Django's parse_cookie (http.cookies._unquote, str.strip).
+  it.each([
+    ["a=1; b=2; a=3", [["a", "3"], ["b", "2"]]],
+    ['sessionid="\\\\abc"', [["sessionid", "\\abc"]]],
+    ['sessionid="\\141bc\\"x\\\\"', [["sessionid", 'abc"x\\']]],
+    ["\u000bsessionid\f=\u001cabc\u001f\u00a0", [["sessionid", "abc"]]],
+    ["x; =y; sessionid=\u0085a b\u3000", [["", "y"], ["sessionid", "a b"]]],
+    ['k="\\400\\377"', [["k", "400\u00ff"]]],
+    ['q="a\\\nb"', [["q", "a\\\nb"]]],
+    ['e=""; f="', [["e", ""], ["f", '"']]],
+    [' sp = "v" ;', [["sp", "v"]]],
+  ])("reads %j", (header, expected) => {
+    expect([...parseCookieLikeDjango(header)]).toEqual(expected);
+  });
+
+  it("finds every spelling of a cookie and keeps the rest", () => {
+    expect(cookieSpellings("a=1;sessionid=x ; b=2; sessionid=y", "sessionid")).toEqual({ values: ["x", "y"], ambiguous: 0, rest: "a=1; b=2" });
+    expect(cookieSpellings('sessionid="x"; \u001csessionid=y; sessionid\u00a0=z; sessionids=w', "sessionid")).toEqual({ values: [], ambiguous: 3, rest: "sessionids=w" });
+    expect(cookieSpellings("sessionid=x", "sessionid")).toEqual({ values: ["x"], ambiguous: 0, rest: null });
   });
 });
 
