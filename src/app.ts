@@ -1,15 +1,18 @@
 /**
- * The gateway as a Hono app: blacklist first, the admin API under its prefix, then per request:
- * rate limit, login attempts through the lockout policy, session enforcement, and the origin.
- * Built once per isolate from a parsed configuration.
+ * The gateway as a Hono app, a list of named steps: the canonical path, the blacklist, bodies on
+ * GET/HEAD, the admin API under its prefix, then per request: session enforcement, rate limit,
+ * login attempts through the lockout policy, and the origin. Built once per isolate from a parsed
+ * configuration.
  */
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { createAdmin } from "./admin";
 import { type ClientAddress, clientAddressOf } from "./client/address";
 import type { GatewayConfig } from "./config";
+import { watchBody } from "./http/body";
 import { gatewayErrorResponse } from "./http/errors";
 import { logEvent } from "./http/log";
+import { canonicalPath, isUnder } from "./http/path";
 import { sendLockoutWebhook } from "./http/webhook";
 import { type LoginHooks, handleLoginAttempt } from "./login/handler";
 import { LOGIN_RESULT_HEADER } from "./login/outcome";
@@ -19,7 +22,7 @@ import { lockoutResponse } from "./lockout/response";
 import { forwardToOrigin } from "./proxy";
 import { applyRateLimit } from "./ratelimit";
 import { RateLimiter } from "./ratelimit/limiter";
-import { SessionRegistry } from "./sessions";
+import { NO_SESSION, SessionRegistry } from "./sessions";
 import { type Stores, createStores } from "./store";
 import { StoreError } from "./store/contract";
 
@@ -46,8 +49,11 @@ async function sessionCall<T>(c: Context, operation: string, call: () => Promise
   }
 }
 
-/** The client address is parsed once per request (by the blacklist step) and kept on the context. */
-type GatewayEnv = { Variables: { client: ClientAddress | undefined } };
+/**
+ * Facts derived once per request and kept on the context: the canonical path (every path decision
+ * is made on it) and the client address (parsed by the blacklist step).
+ */
+type GatewayEnv = { Variables: { path: string; client: ClientAddress | undefined; clientAborted?: () => boolean } };
 export type GatewayApp = Hono<GatewayEnv>;
 
 /** Builds the gateway. `stores` default to the ones the configuration names. */
@@ -61,7 +67,8 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
   });
   const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis);
   const sessions = new SessionRegistry(config.sessions, stores.sessions);
-  const adminPrefix = config.admin?.prefix ?? "/__gateway";
+  const admin = createAdmin({ config, stores, policy, sessions });
+  const adminPrefix = canonicalPath(config.admin?.prefix ?? "/__gateway");
   const limitsByUser = config.rateLimits.policies.some((policy) => policy.key.some((part) => part.kind === "user"));
 
   const loginHooks = (c: Context): LoginHooks => ({
@@ -88,6 +95,11 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     requestId({ headerName: "", generator: (c) => c.req.header("cf-ray") ?? crypto.randomUUID() }),
   );
 
+  app.use(async function canonical(c, next) {
+    c.set("path", canonicalPath(new URL(c.req.url).pathname));
+    await next();
+  });
+
   app.use(async function blacklist(c, next) {
     const client = clientAddressOf(c);
     c.set("client", client);
@@ -98,32 +110,54 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     await next();
   });
 
-  app.route(adminPrefix, createAdmin({ config, stores, policy, sessions }));
+  // A GET or HEAD body has no meaning the gateway and every origin agree on (and fetch cannot forward one).
+  app.use(async function bodylessReads(c, next) {
+    const { method, headers } = c.req.raw;
+    if (method !== "GET" && method !== "HEAD") return next();
+    const length = headers.get("content-length");
+    if (headers.has("transfer-encoding") || (length !== null && length.trim() !== "0")) {
+      logEvent("request_rejected", { request_id: c.var.requestId, reason: "body_on_read", method, path: c.req.path, ip: c.var.client?.text ?? null });
+      return gatewayErrorResponse(c.req.raw, 400, "Bad Request", `a ${method} request must not carry a body`);
+    }
+    await next();
+  });
+
+  // Every request under the prefix, however spelt (case, escapes, dot segments, trailing slash), is
+  // answered here: the admin app routes on the canonical path below the prefix. Nothing falls
+  // through to the origin, with or without a token.
+  app.use(async function adminApi(c, next) {
+    if (!isUnder(c.var.path, adminPrefix)) return next();
+    const url = new URL(c.req.url);
+    url.pathname = c.var.path.slice(adminPrefix.length) || "/";
+    const answer = await admin.fetch(new Request(url, c.req.raw), { requestId: c.var.requestId });
+    const response = new Response(answer.body, answer);
+    response.headers.set("cache-control", "no-store");
+    return response;
+  });
 
   app.all("*", async function gateway(c) {
     const client = c.var.client;
     let request = c.req.raw;
     const route = matchLoginRoute(config.login.routes, request.method, c.req.path);
 
-    let clearCookie = false;
-    let user: string | null = null;
-    if (!route) {
-      const passed = { kind: "pass", user: null } as const;
-      const session = await sessionCall(c, "session_check", () => sessions.check(c, c.var.requestId, limitsByUser), passed);
-      if (session.kind === "reject") {
-        return gatewayErrorResponse(request, 401, "Unauthorized", "this session has ended; please log in again", { "set-cookie": sessions.clearCookie() });
-      }
-      if (session.kind === "strip") {
-        request = session.request;
-        clearCookie = true;
-      } else {
-        user = session.user;
-      }
+    // Sessions are checked on every route, login and logout routes included: a revoked session
+    // stays revoked wherever it is sent.
+    const session = await sessionCall(c, "session_check", () => sessions.check(request, c.req.path, c.var.requestId, limitsByUser), NO_SESSION);
+    if (session.kind === "reject") {
+      return gatewayErrorResponse(request, 401, "Unauthorized", "this session has ended; please log in again", { "set-cookie": sessions.clearCookie() });
     }
+    if (session.kind === "strip") request = session.request;
+    if (route) {
+      // The login handler buffers the body: a client that breaks off mid-body is then told apart from a fault.
+      const watched = watchBody(request);
+      request = watched.request;
+      c.set("clientAborted", watched.clientAborted);
+    }
+    const user = session.kind === "pass" && !route ? session.user : null;
 
     const limited = await applyRateLimit(config.rateLimits, limiter, config.failMode, {
       request,
-      path: c.req.path,
+      path: c.var.path,
       client,
       user,
       requestId: c.var.requestId,
@@ -135,14 +169,21 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     const response = route
       ? await handleLoginAttempt(config, policy, { request, route, client, requestId: c.var.requestId }, loginHooks(c))
       : await forwardToOrigin(request, config.origin, client);
-    if (!route && sessions.isLogout(request.method, c.req.path)) await sessionCall(c, "session_logout", () => sessions.logout(c), undefined);
+    if (!route && session.kind === "pass" && response.status < 400 && sessions.isLogout(request.method, c.var.path)) {
+      await sessionCall(c, "session_logout", () => sessions.logout(session.active), undefined);
+    }
     response.headers.delete(LOGIN_RESULT_HEADER);
     for (const [name, value] of Object.entries(limited.headers)) response.headers.set(name, value);
-    if (clearCookie) response.headers.append("set-cookie", sessions.clearCookie());
+    // Unless the origin set a new session (a login), the browser is told to drop the refused one.
+    if (session.kind === "strip" && sessions.sessionSetBy(response) === null) response.headers.append("set-cookie", sessions.clearCookie());
     return response;
   });
 
   app.onError((error, c) => {
+    if (c.var.clientAborted?.()) {
+      logEvent("client_aborted", { request_id: c.var.requestId, path: c.req.path, ip: c.var.client?.text ?? null });
+      return gatewayErrorResponse(c.req.raw, 400, "Bad Request", "the request body was not received in full");
+    }
     logEvent("internal_error", { request_id: c.var.requestId, error: error.name }, "error");
     return gatewayErrorResponse(c.req.raw, 500, "Internal Server Error", "the gateway failed to handle this request");
   });

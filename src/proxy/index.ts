@@ -62,7 +62,8 @@ export async function forwardToOrigin(
   const outgoing = new Request(request.url, {
     method: request.method,
     headers: forwardedHeaders(request, client, origin.forwardedFor),
-    body: body === undefined ? request.body : body,
+    // GET and HEAD never carry a body (app.ts refuses one); an empty stream some clients attach is dropped.
+    body: request.method === "GET" || request.method === "HEAD" ? null : body === undefined ? request.body : body,
     redirect: "manual",
   });
   const timer = new AbortController();

@@ -48,6 +48,70 @@ describe("admin API authentication", () => {
   });
 });
 
+describe("the admin prefix is closed", () => {
+  const send = (gw: Gateway, path: string, method: string, token: string | null) =>
+    gw.request(path, { method, ip: nextIp(), headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+
+  it.each([
+    ["GET", "/__gateway/nope", 404, { error: "no such admin endpoint" }],
+    ["POST", "/__gateway/health", 405, { error: "method not allowed; use GET, HEAD" }],
+    ["DELETE", "/__gateway/lockouts/reset", 405, { error: "method not allowed; use POST" }],
+    ["GET", "/__gateway", 404, { error: "no such admin endpoint" }],
+    ["GET", "/__gateway/", 404, { error: "no such admin endpoint" }],
+    ["GET", "/__gateway/%zz", 404, { error: "no such admin endpoint" }],
+    ["GET", "/__gateway/health/", 200, { status: "ok" }],
+    ["GET", "/__Gateway/HEALTH", 200, { status: "ok" }],
+    ["GET", "/%5F_gateway/health", 200, { status: "ok" }],
+    ["GET", "/%5f%5FGATEWAY//health/", 200, { status: "ok" }],
+    ["GET", "/__gateway/x/../health", 200, { status: "ok" }],
+  ])("answers %s %s itself (%i), with the token or without, and never proxies it", async (method, path, status, body) => {
+    const gw = gatewayWith({ ADMIN_TOKEN });
+    await origin.resetStats();
+    const authorised = await send(gw, path, method, ADMIN_TOKEN);
+    expect(authorised.status).toBe(status);
+    expect(authorised.headers.get("cache-control")).toBe("no-store");
+    expect(await authorised.json()).toMatchObject(body);
+    if ("error" in body && status === 405) expect(authorised.headers.get("allow")).toBe(body.error.slice("method not allowed; use ".length));
+    for (const token of [null, "X".repeat(ADMIN_TOKEN.length)]) {
+      const refused = await send(gw, path, method, token);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get("cache-control")).toBe("no-store");
+      expect(await refused.json()).toHaveProperty("error");
+    }
+    expect((await origin.stats()).requests).toBe(0);
+  });
+
+  it("answers HEAD of a GET endpoint, without a body", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN });
+    await origin.resetStats();
+    const res = await send(gw, "/__gateway/health", "HEAD", ADMIN_TOKEN);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("");
+    expect((await origin.stats()).requests).toBe(0);
+  });
+
+  it("answers every spelling with 404 when the admin API is disabled", async () => {
+    const gw = gatewayWith();
+    await origin.resetStats();
+    for (const path of ["/__gateway/health", "/__Gateway/nope", "/%5F_gateway/", "/__gateway"]) {
+      const res = await send(gw, path, "POST", "anything-at-all-0123456789");
+      expect(res.status).toBe(404);
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      expect(await res.json()).toEqual({ error: "admin API disabled" });
+    }
+    expect((await origin.stats()).requests).toBe(0);
+  });
+
+  it("still proxies paths that only begin like the prefix", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN });
+    await origin.resetStats();
+    const res = await send(gw, "/__gatewayish", "GET", null);
+    expect(res.status).toBe(404); // the demo origin's own 404
+    expect(res.headers.get("cache-control")).not.toBe("no-store");
+    expect((await origin.stats()).requests).toBe(1);
+  });
+});
+
 describe("health", () => {
   it("reports each store with latency and circuit state, and a configuration without secrets", async () => {
     const gw = gatewayWith({ ...postgres, ADMIN_TOKEN });
