@@ -9,7 +9,8 @@ import type { KeyPart } from "./policies";
 
 const V6_64 = ((1n << 64n) - 1n) << 64n;
 
-function ipPart(address: ClientAddress | undefined): string {
+/** The client's part of a key: its IPv4 address, or its IPv6 /64. */
+export function ipPart(address: ClientAddress | undefined): string {
   if (!address) return "ip=unknown";
   if (address.version === 4) return `ip=${address.text}`;
   const network = (address.value & V6_64).toString(16).padStart(32, "0").slice(0, 16);
