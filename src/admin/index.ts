@@ -152,6 +152,7 @@ function configSummary(config: GatewayConfig) {
       parameters: config.lockout.parameters,
       reset_on_success: config.lockout.resetOnSuccess,
       http_response_code: config.lockout.httpResponseCode,
+      ipv6_prefix: config.lockout.ipv6Prefix,
     },
     whitelist_entries: config.whitelist.size,
     blacklist_entries: config.blacklist.size,

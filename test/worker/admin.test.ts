@@ -199,6 +199,17 @@ describe("lockout status, list and reset (axes_reset_ip / _username / _ip_userna
     expect(await (await admin(gw, `/lockouts/status?ip=${ip}`)).json()).toMatchObject({ counters: [{ failures: 1 }] });
   });
 
+  it("shows and resets an IPv6 client's counters by any address of its /64", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN, AXES_LOCKOUT_PARAMETERS: '["ip_address"]', AXES_FAILURE_LIMIT: "2" });
+    const net = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:7`;
+    await fail(gw, "six-a", `${net}::1`);
+    await fail(gw, "six-b", `${net}::2`);
+    const status = await (await admin(gw, `/lockouts/status?ip=${net}:ffff::9`)).json();
+    expect(status).toEqual({ locked: true, counters: [{ ip_address: `${net}::/64`, failures: 2, locked: true, retry_after_seconds: expect.any(Number) }] });
+    expect(await (await admin(gw, "/lockouts/reset", { body: { ip: `${net.toUpperCase()}::abcd` } })).json()).toEqual({ reset: 1 });
+    expect(await fail(gw, "six-c", `${net}::3`)).toEqual([401]);
+  });
+
   it("answers 400 to bad input", async () => {
     const gw = gatewayWith({ ADMIN_TOKEN });
     expect((await admin(gw, "/lockouts/reset", { body: {} })).status).toBe(400);

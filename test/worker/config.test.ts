@@ -28,6 +28,7 @@ describe("configuration", () => {
       httpResponseCode: 429,
       lockoutUrl: null,
       usernameCaseSensitive: false,
+      ipv6Prefix: 64,
     });
     expect(config.login.routes.map((r) => r.path)).toEqual(["/accounts/login/", "/admin/login/"]);
     expect(config.login.routes[0]).toMatchObject({ methods: ["POST"], success: [302, 303], failure: [200], usernameField: "username" });
@@ -62,6 +63,9 @@ describe("configuration", () => {
     ["AXES_LOCKOUT_PARAMETERS", "[", "not valid JSON"],
     ["AXES_RESET_ON_SUCCESS", "maybe", "not a boolean"],
     ["AXES_HTTP_RESPONSE_CODE", "200", "from 400 to 599"],
+    ["AXES_IPV6_PREFIX", "8", "whole number from 16 to 128"],
+    ["AXES_IPV6_PREFIX", "129", "whole number from 16 to 128"],
+    ["AXES_IPV6_PREFIX", "/64", "whole number from 16 to 128"],
     ["AXES_LOCKOUT_URL", "javascript:alert(1)", "path or an http(s) URL"],
     ["AXES_WHITELIST_IPS", "10.0.0.0/33", "entry 1 of 1"],
     ["AXES_BLACKLIST_IPS", "1.2.3.4,not-an-ip", "entry 2 of 2"],

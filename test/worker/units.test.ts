@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AddressList, parseAddress } from "../../src/client/address";
+import { AddressList, groupedAddress, parseAddress } from "../../src/client/address";
 import { lockoutKeysFor, normaliseUsername } from "../../src/lockout/keys";
 import { readLoginRequest } from "../../src/login/credentials";
 import { cookieSpellings, parseCookieLikeDjango } from "../../src/http/cookies";
@@ -26,6 +26,15 @@ describe("addresses", () => {
     expect(has("::ffff:10.1.1.1")).toBe(true);
   });
 
+  it("groups IPv6 addresses by their network, and leaves IPv4 alone", () => {
+    expect(groupedAddress(parseAddress("2001:DB8:1:2:3:4:5:6")!, 64)).toBe("2001:db8:1:2::/64");
+    expect(groupedAddress(parseAddress("2001:db8:1:2:3:4:5:6")!, 48)).toBe("2001:db8:1::/48");
+    expect(groupedAddress(parseAddress("2001:db8:1:2ff:3:4:5:6")!, 56)).toBe("2001:db8:1:200::/56");
+    expect(groupedAddress(parseAddress("2001:db8::6")!, 128)).toBe("2001:db8::6");
+    expect(groupedAddress(parseAddress("::ffff:192.0.2.1")!, 64)).toBe("192.0.2.1");
+    expect(groupedAddress(parseAddress("192.0.2.1")!, 64)).toBe("192.0.2.1");
+  });
+
   it("rejects bad rules", () => {
     for (const bad of ["10.0.0.0/33", "10.0.0.0/", "x/8", "2001:db8::/129", "1.2.3.4/8/9"]) expect(() => new AddressList([bad])).toThrow(TypeError);
   });
@@ -43,21 +52,27 @@ describe("usernames and keys", () => {
   const client = (username: string) => ({ address: parseAddress("192.0.2.1")!, username, userAgent: "ua" });
 
   it("builds one key per counter", async () => {
-    expect(await lockoutKeysFor("p", [["ip_address"], ["username"]], client("a&b"))).toEqual([
+    expect(await lockoutKeysFor("p", [["ip_address"], ["username"]], client("a&b"), 64)).toEqual([
       "p:lockout:ip_address=192.0.2.1",
       "p:lockout:username=a%26b",
     ]);
-    expect(await lockoutKeysFor("p", [["ip_address", "username"]], client("a"))).toEqual(["p:lockout:ip_address=192.0.2.1&username=a"]);
+    expect(await lockoutKeysFor("p", [["ip_address", "username"]], client("a"), 64)).toEqual(["p:lockout:ip_address=192.0.2.1&username=a"]);
   });
 
   it("binds an empty username's counter to the client's IP", async () => {
-    expect(await lockoutKeysFor("p", [["username"]], client(""))).toEqual(["p:lockout:ip_address=192.0.2.1&username="]);
+    expect(await lockoutKeysFor("p", [["username"]], client(""), 64)).toEqual(["p:lockout:ip_address=192.0.2.1&username="]);
+  });
+
+  it("keys an IPv6 client by its network", async () => {
+    const v6 = { address: parseAddress("2001:db8:1:2::77")!, username: "a", userAgent: "ua" };
+    expect(await lockoutKeysFor("p", [["ip_address", "username"]], v6, 64)).toEqual(["p:lockout:ip_address=2001:db8:1:2::/64&username=a"]);
+    expect(await lockoutKeysFor("p", [["ip_address"]], v6, 128)).toEqual(["p:lockout:ip_address=2001:db8:1:2::77"]);
   });
 
   it("digests very long usernames and user agents", async () => {
-    const [key] = await lockoutKeysFor("p", [["username"]], client("x".repeat(1000)));
+    const [key] = await lockoutKeysFor("p", [["username"]], client("x".repeat(1000)), 64);
     expect(key).toMatch(/^p:lockout:username=sha256\.[0-9a-f]{32}$/);
-    const [ua] = await lockoutKeysFor("p", [["user_agent"]], client("a"));
+    const [ua] = await lockoutKeysFor("p", [["user_agent"]], client("a"), 64);
     expect(ua).toMatch(/^p:lockout:user_agent=[0-9a-f]{32}$/);
   });
 });
