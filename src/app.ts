@@ -142,7 +142,9 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
 
     // Sessions are checked on every route, login and logout routes included: a revoked session
     // stays revoked wherever it is sent.
-    const session = await sessionCall(c, "session_check", () => sessions.check(request, c.req.path, c.var.requestId, limitsByUser), NO_SESSION);
+    // A logout route needs the session's state even with SESSION_ENFORCEMENT=off, to forget it if active.
+    const logout = !route && sessions.isLogout(request.method, c.var.path);
+    const session = await sessionCall(c, "session_check", () => sessions.check(request, c.req.path, c.var.requestId, limitsByUser || logout), NO_SESSION);
     if (session.kind === "reject") {
       return gatewayErrorResponse(request, 401, "Unauthorized", "this session has ended; please log in again", { "set-cookie": sessions.clearCookie() });
     }
@@ -169,7 +171,7 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     const response = route
       ? await handleLoginAttempt(config, policy, { request, route, client, requestId: c.var.requestId }, loginHooks(c))
       : await forwardToOrigin(request, config.origin, client);
-    if (!route && session.kind === "pass" && response.status < 400 && sessions.isLogout(request.method, c.var.path)) {
+    if (logout && session.kind === "pass" && response.status < 400) {
       await sessionCall(c, "session_logout", () => sessions.logout(session.active), undefined);
     }
     response.headers.delete(LOGIN_RESULT_HEADER);

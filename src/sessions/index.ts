@@ -75,16 +75,17 @@ export class SessionRegistry {
   /**
    * Reads the request's session cookies as the origin would and says what to do with the request:
    * one round trip per session cookie, none without one. With SESSION_ENFORCEMENT=off it looks only
-   * when `needUser` (a rate limit keyed by user), and only at a single unambiguous cookie.
+   * when `lookUpWhenOff` (a rate limit keyed by user, or a logout to record), and only at a single
+   * unambiguous cookie.
    */
-  async check(request: Request, path: string, requestId: string, needUser = false): Promise<SessionCheck> {
+  async check(request: Request, path: string, requestId: string, lookUpWhenOff = false): Promise<SessionCheck> {
     const header = request.headers.get("cookie");
     if (header === null) return NO_SESSION;
     const { values, ambiguous } = cookieSpellings(header, this.settings.cookieName);
     const cookies = values.length + ambiguous;
     if (cookies === 0) return NO_SESSION;
     if (this.settings.enforcement === "off") {
-      if (!needUser || cookies !== 1 || ambiguous > 0) return NO_SESSION;
+      if (!lookUpWhenOff || cookies !== 1 || ambiguous > 0) return NO_SESSION;
       const { hash, state, user } = await this.lookUp(values[0]!);
       return { kind: "pass", user, active: state === "active" ? [hash] : [] };
     }

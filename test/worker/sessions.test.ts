@@ -107,6 +107,26 @@ describe("session cookies read as the origin reads them", () => {
     expect((await origin.stats()).requests).toBe(1);
   });
 
+  it("refuses a percent-encoded spelling of a revoked session, which origins that decode cookies read as the session", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN, SESSION_ENFORCEMENT: "reject" });
+    const cookie = await login(gw);
+    const id = cookie.split("=")[1]!;
+    await admin(gw, "/sessions/revoke", { session_id: id });
+    await origin.resetStats();
+    const encoded = `%${id.charCodeAt(0).toString(16)}${id.slice(1, 5)}%${id.charCodeAt(5).toString(16).toUpperCase()}${id.slice(6)}`;
+    expect((await gw.request("/", { ip: nextIp(), headers: { cookie: `sessionid=${encoded}` } })).status).toBe(401);
+    expect((await origin.stats()).requests).toBe(0);
+  });
+
+  it("forgets an active session on logout with SESSION_ENFORCEMENT=off too", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN, SESSION_ENFORCEMENT: "off" });
+    const cookie = await login(gw);
+    const before = (await (await admin(gw, "/sessions?username=demo")).json()) as { sessions: unknown[] };
+    await gw.request("/accounts/logout/", { method: "POST", ip: nextIp(), headers: { cookie } });
+    const after = (await (await admin(gw, "/sessions?username=demo")).json()) as { sessions: unknown[] };
+    expect(after.sessions.length).toBe(before.sessions.length - 1);
+  });
+
   it("keeps a revoked session revoked when it is sent to a logout route", async () => {
     const gw = gatewayWith({ ADMIN_TOKEN, SESSION_ENFORCEMENT: "strip" });
     const cookie = await login(gw);

@@ -3,6 +3,7 @@ import { AddressList, groupedAddress, parseAddress } from "../../src/client/addr
 import { lockoutKeysFor, normaliseUsername } from "../../src/lockout/keys";
 import { readLoginRequest } from "../../src/login/credentials";
 import { cookieSpellings, parseCookieLikeDjango } from "../../src/http/cookies";
+import { hashSessionId } from "../../src/sessions/keys";
 import { canonicalPath } from "../../src/login/routes";
 
 describe("addresses", () => {
@@ -107,6 +108,12 @@ describe("cookies as Django's parse_cookie reads them", () => {
     [' sp = "v" ;', [["sp", "v"]]],
   ])("reads %j", (header, expected) => {
     expect([...parseCookieLikeDjango(header)]).toEqual(expected);
+  });
+
+  it("hashes every percent-encoded spelling of a session id as the id", async () => {
+    expect(await hashSessionId("%61b%63")).toBe(await hashSessionId("abc"));
+    expect(await hashSessionId("s%3Aabc.sig")).toBe(await hashSessionId("s:abc.sig"));
+    expect(await hashSessionId("abc")).not.toBe(await hashSessionId("abd"));
   });
 
   it("finds every spelling of a cookie and keeps the rest", () => {
