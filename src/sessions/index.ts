@@ -33,6 +33,14 @@ export const NO_SESSION: SessionCheck = Object.freeze({ kind: "pass", user: null
 /** More session cookies than this in one request are refused without asking the store about each. */
 const MAX_SESSION_COOKIES = 4;
 
+/** The request with its Cookie header replaced by `cookies` (none when null): the origin sees no session. */
+function withCookies(request: Request, cookies: string | null): Request {
+  const headers = new Headers(request.headers);
+  if (cookies !== null) headers.set("cookie", cookies);
+  else headers.delete("cookie");
+  return new Request(request, { headers });
+}
+
 export class SessionRegistry {
   constructor(
     readonly settings: SessionSettings,
@@ -81,7 +89,7 @@ export class SessionRegistry {
   async check(request: Request, path: string, requestId: string, lookUpWhenOff = false): Promise<SessionCheck> {
     const header = request.headers.get("cookie");
     if (header === null) return NO_SESSION;
-    const { values, ambiguous } = cookieSpellings(header, this.settings.cookieName);
+    const { values, ambiguous, rest } = cookieSpellings(header, this.settings.cookieName);
     const cookies = values.length + ambiguous;
     if (cookies === 0) return NO_SESSION;
     if (this.settings.enforcement === "off") {
@@ -105,16 +113,7 @@ export class SessionRegistry {
     }
     logEvent("session_refused", { request_id: requestId, state, cookies, enforcement: this.settings.enforcement, path }, "warn");
     if (this.settings.enforcement === "reject") return { kind: "reject", state };
-    return { kind: "strip", request: this.withoutCookie(request, header), state };
-  }
-
-  /** The request without any spelling of the session cookie, so the origin sees an anonymous request. */
-  private withoutCookie(request: Request, header: string): Request {
-    const headers = new Headers(request.headers);
-    const { rest } = cookieSpellings(header, this.settings.cookieName);
-    if (rest !== null) headers.set("cookie", rest);
-    else headers.delete("cookie");
-    return new Request(request, { headers });
+    return { kind: "strip", request: withCookies(request, rest), state };
   }
 
   /** A Set-Cookie that makes the browser drop the session cookie. */

@@ -78,6 +78,20 @@ describe("session cookies read as the origin reads them", () => {
       }
     });
 
+    it(`refuses more than 4 session cookies without asking the store (SESSION_ENFORCEMENT=${enforcement})`, async () => {
+      const gw = gatewayWith({ SESSION_ENFORCEMENT: enforcement });
+      const cookie = await login(gw);
+      await bridge.resetStats();
+      const four = await gw.request("/", { ip: nextIp(), headers: { cookie: Array(4).fill(cookie).join("; ") } });
+      expect(await four.text()).toContain("Logged in as");
+      expect((await bridge.stats()).requests).toBe(4);
+      await bridge.resetStats();
+      const five = await cookieAtOrigin(gw, `${Array(5).fill(cookie).join("; ")}; c=3`);
+      expect((await bridge.stats()).requests).toBe(0);
+      if (enforcement === "reject") expect(five.status).toBe(401);
+      else expect(five).toMatchObject({ status: 200, cookie: "c=3" });
+    });
+
     it(`treats every ambiguous spelling of a revoked session as refused (SESSION_ENFORCEMENT=${enforcement})`, async () => {
       const gw = gatewayWith({ ADMIN_TOKEN, SESSION_ENFORCEMENT: enforcement });
       const cookie = await login(gw);
