@@ -12,6 +12,12 @@ const PYTHON_SPACE = "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a
 const PYTHON_STRIP = new RegExp(`^[${PYTHON_SPACE}]+|[${PYTHON_SPACE}]+$`, "g");
 /** What HTTP itself calls optional whitespace around a cookie pair (RFC 6265: SP and HTAB). */
 const HTTP_STRIP = /^[ \t]+|[ \t]+$/g;
+/**
+ * RFC 6265's cookie-octets: what every session id a framework issues is made of. A value with a
+ * comma, space, quote, backslash or non-ASCII character is read differently by some parser (an
+ * RFC 2109 parser splits on commas, others trim or unquote differently), so it is not clean.
+ */
+const COOKIE_OCTETS = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
 /** `http.cookies._unquote`: `\ooo` (first digit 0-3) is an octal byte, `\x` is `x`; `.` stops at a newline. */
 const PYTHON_ESCAPE = /\\(?:([0-3][0-7][0-7])|([^\n]))/g;
 
@@ -66,7 +72,7 @@ export function parseCookieLikeDjango(header: string): Map<string, string> {
 
 /** Every spelling of one cookie in a header, and the header without any of them. */
 export interface CookieSpellings {
-  /** The value of each piece that names the cookie in every reading and reads the same in each, in order. */
+  /** The value of each piece that names the cookie in every reading and reads the same in each (cookie-octets only), in order. */
   readonly values: readonly string[];
   /** Pieces that name the cookie in some reading but not unambiguously (the readings differ). */
   readonly ambiguous: number;
@@ -77,8 +83,8 @@ export interface CookieSpellings {
 /**
  * Finds every piece of a Cookie header that Django, or a plain reader (split on `;` and the first
  * `=`, SP/HTAB trimmed, no unquoting), takes for cookie `name`. A piece is unambiguous only when both
- * read the same name and the same value; `sessionid="\\abc"`, `\x1csessionid=abc` or
- * `sessionid=abc\xa0` are ambiguous.
+ * read the same name and the same value, made of cookie-octets only; `sessionid="\\abc"`,
+ * `\x1csessionid=abc`, `sessionid=abc\xa0` or `sessionid=a,sessionid=b` are ambiguous.
  */
 export function cookieSpellings(header: string, name: string): CookieSpellings {
   const values: string[] = [];
@@ -95,7 +101,8 @@ export function cookieSpellings(header: string, name: string): CookieSpellings {
       if (kept !== "") rest.push(kept);
       continue;
     }
-    if (plainName === name && django.every((pair) => pair?.name === name && pair.value === plainValue)) values.push(plainValue);
+    const clean = plainName === name && COOKIE_OCTETS.test(plainValue) && django.every((pair) => pair?.name === name && pair.value === plainValue);
+    if (clean) values.push(plainValue);
     else ambiguous += 1;
   }
   return { values, ambiguous, rest: rest.length > 0 ? rest.join("; ") : null };

@@ -120,6 +120,7 @@ describe("cookies as Django's parse_cookie reads them", () => {
     expect(cookieSpellings("a=1;sessionid=x ; b=2; sessionid=y", "sessionid")).toEqual({ values: ["x", "y"], ambiguous: 0, rest: "a=1; b=2" });
     expect(cookieSpellings('sessionid="x"; \u001csessionid=y; sessionid\u00a0=z; sessionids=w', "sessionid")).toEqual({ values: [], ambiguous: 3, rest: "sessionids=w" });
     expect(cookieSpellings("sessionid=x", "sessionid")).toEqual({ values: ["x"], ambiguous: 0, rest: null });
+    expect(cookieSpellings("sessionid=x, sessionid=y; sessionid=a b; sessionid=s%3Aabc.sig+/=", "sessionid")).toEqual({ values: ["s%3Aabc.sig+/="], ambiguous: 2, rest: null });
   });
 });
 
