@@ -1,7 +1,8 @@
 /**
- * The gateway as a Hono app: blacklist first, the admin API under its prefix, then per request:
- * rate limit, login attempts through the lockout policy, session enforcement, and the origin.
- * Built once per isolate from a parsed configuration.
+ * The gateway as a Hono app, a list of named steps: the canonical path, the blacklist, bodies on
+ * GET/HEAD, the admin API under its prefix, then per request: session enforcement, rate limit,
+ * login attempts through the lockout policy, and the origin. Built once per isolate from a parsed
+ * configuration.
  */
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
@@ -10,19 +11,20 @@ import { type ClientAddress, clientAddressOf } from "./client/address";
 import type { GatewayConfig } from "./config";
 import { gatewayErrorResponse } from "./http/errors";
 import { logEvent } from "./http/log";
+import { canonicalPath, isUnder } from "./http/path";
 import { sendLockoutWebhook } from "./http/webhook";
 import { type LoginHooks, handleLoginAttempt } from "./login/handler";
 import { LOGIN_RESULT_HEADER } from "./login/outcome";
 import { BASIC_OUTCOME, readBasicCredentials, sendsBasicCredentials, underBasicAuthPath } from "./login/basic";
 import { bodyCredentials, readLoginBody } from "./login/body";
 import { countFailureAfterTheFact, countReportedLogin } from "./login/reported";
-import { canonicalPath, classifyLoginRequest, type LoginRoute } from "./login/routes";
+import { classifyLoginRequest, type LoginRoute } from "./login/routes";
 import { LockoutPolicy } from "./lockout/policy";
 import { lockoutResponse } from "./lockout/response";
 import { forwardToOrigin } from "./proxy";
 import { applyRateLimit } from "./ratelimit";
 import { RateLimiter } from "./ratelimit/limiter";
-import { SessionRegistry } from "./sessions";
+import { NO_SESSION, SessionRegistry } from "./sessions";
 import { type Stores, createStores } from "./store";
 import { StoreError } from "./store/contract";
 
@@ -49,8 +51,11 @@ async function sessionCall<T>(c: Context, operation: string, call: () => Promise
   }
 }
 
-/** The client address is parsed once per request (by the blacklist step) and kept on the context. */
-type GatewayEnv = { Variables: { client: ClientAddress | undefined } };
+/**
+ * Facts derived once per request and kept on the context: the canonical path (every path decision
+ * is made on it) and the client address (parsed by the blacklist step).
+ */
+type GatewayEnv = { Variables: { path: string; client: ClientAddress | undefined } };
 export type GatewayApp = Hono<GatewayEnv>;
 
 /** Builds the gateway. `stores` default to the ones the configuration names. */
@@ -64,7 +69,8 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
   });
   const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis);
   const sessions = new SessionRegistry(config.sessions, stores.sessions);
-  const adminPrefix = config.admin?.prefix ?? "/__gateway";
+  const admin = createAdmin({ config, stores, policy, sessions });
+  const adminPrefix = canonicalPath(config.admin?.prefix ?? "/__gateway");
   const limitsByUser = config.rateLimits.policies.some((policy) => policy.key.some((part) => part.kind === "user"));
 
   const loginHooks = (c: Context): LoginHooks => ({
@@ -93,6 +99,11 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     requestId({ headerName: "", generator: (c) => c.req.header("cf-ray") ?? crypto.randomUUID() }),
   );
 
+  app.use(async function canonical(c, next) {
+    c.set("path", canonicalPath(new URL(c.req.url).pathname));
+    await next();
+  });
+
   app.use(async function blacklist(c, next) {
     const client = clientAddressOf(c);
     c.set("client", client);
@@ -103,43 +114,62 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     await next();
   });
 
-  app.route(adminPrefix, createAdmin({ config, stores, policy, sessions }));
+  // A GET or HEAD body has no meaning the gateway and every origin agree on (and fetch cannot forward one).
+  app.use(async function bodylessReads(c, next) {
+    const { method, headers } = c.req.raw;
+    if (method !== "GET" && method !== "HEAD") return next();
+    const length = headers.get("content-length");
+    if (headers.has("transfer-encoding") || (length !== null && length.trim() !== "0")) {
+      logEvent("request_rejected", { request_id: c.var.requestId, reason: "body_on_read", method, path: c.req.path, ip: c.var.client?.text ?? null });
+      return gatewayErrorResponse(c.req.raw, 400, "Bad Request", `a ${method} request must not carry a body`);
+    }
+    await next();
+  });
+
+  // Every request under the prefix, however spelt (case, escapes, dot segments, trailing slash), is
+  // answered here: the admin app routes on the canonical path below the prefix. Nothing falls
+  // through to the origin, with or without a token.
+  app.use(async function adminApi(c, next) {
+    if (!isUnder(c.var.path, adminPrefix)) return next();
+    const url = new URL(c.req.url);
+    url.pathname = c.var.path.slice(adminPrefix.length) || "/";
+    const answer = await admin.fetch(new Request(url, c.req.raw), { requestId: c.var.requestId });
+    const response = new Response(answer.body, answer);
+    response.headers.set("cache-control", "no-store");
+    return response;
+  });
 
   app.all("*", async function gateway(c) {
     const client = c.var.client;
     let request = c.req.raw;
-    const login = classifyLoginRequest(config.login.routes, request, c.req.path);
+    const login = classifyLoginRequest(config.login.routes, request, c.var.path);
     if (login?.kind === "refused") {
       logEvent("login_rejected", { request_id: c.var.requestId, status: login.status, path: login.route.path, ip: client?.text ?? null, method: request.method });
       const allow = login.allow === undefined ? undefined : { allow: login.allow };
       return gatewayErrorResponse(request, login.status, login.status === 405 ? "Method Not Allowed" : "Bad Request", login.message, allow);
     }
-    const basic = sendsBasicCredentials(request) && underBasicAuthPath(config.login.basicAuthPaths, canonicalPath(c.req.path));
+    const basic = sendsBasicCredentials(request) && underBasicAuthPath(config.login.basicAuthPaths, c.var.path);
     if (basic && login?.kind === "attempt") {
       logEvent("login_rejected", { request_id: c.var.requestId, status: 400, path: login.route.path, ip: client?.text ?? null, reason: "two_credentials" });
       return gatewayErrorResponse(request, 400, "Bad Request", "send the credentials once: in the body or in Authorization: Basic, not both");
     }
     const route: LoginRoute | undefined = login?.kind === "attempt" ? login.route : undefined;
     const counted = route !== undefined || basic;
-    let clearCookie = false;
-    let user: string | null = null;
-    if (!counted) {
-      const passed = { kind: "pass", user: null } as const;
-      const session = await sessionCall(c, "session_check", () => sessions.check(c, c.var.requestId, limitsByUser), passed);
-      if (session.kind === "reject") {
-        return gatewayErrorResponse(request, 401, "Unauthorized", "this session has ended; please log in again", { "set-cookie": sessions.clearCookie() });
-      }
-      if (session.kind === "strip") {
-        request = session.request;
-        clearCookie = true;
-      } else {
-        user = session.user;
-      }
+
+    // Sessions are checked on every route, login and logout routes included: a revoked session
+    // stays revoked wherever it is sent.
+    // A logout route needs the session's state even with SESSION_ENFORCEMENT=off, to forget it if active.
+    const logout = !counted && sessions.isLogout(request.method, c.var.path);
+    const session = await sessionCall(c, "session_check", () => sessions.check(request, c.req.path, c.var.requestId, limitsByUser || logout), NO_SESSION);
+    if (session.kind === "reject") {
+      return gatewayErrorResponse(request, 401, "Unauthorized", "this session has ended; please log in again", { "set-cookie": sessions.clearCookie() });
     }
+    if (session.kind === "strip") request = session.request;
+    const user = session.kind === "pass" && !counted ? session.user : null;
 
     const limited = await applyRateLimit(config.rateLimits, limiter, config.failMode, {
       request,
-      path: c.req.path,
+      path: c.var.path,
       client,
       user,
       requestId: c.var.requestId,
@@ -160,10 +190,13 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
       response = await forwardToOrigin(request, config.origin, client);
       await countReportedLogin(config, policy, { ...attempt, response, path: c.req.path }, loginHooks(c));
     }
-    if (!counted && sessions.isLogout(request.method, c.req.path)) await sessionCall(c, "session_logout", () => sessions.logout(c), undefined);
+    if (logout && session.kind === "pass" && response.status < 400) {
+      await sessionCall(c, "session_logout", () => sessions.logout(session.active), undefined);
+    }
     response.headers.delete(LOGIN_RESULT_HEADER);
     for (const [name, value] of Object.entries(limited.headers)) response.headers.set(name, value);
-    if (clearCookie) response.headers.append("set-cookie", sessions.clearCookie());
+    // Unless the origin set a new session (a login), the browser is told to drop the refused one.
+    if (session.kind === "strip" && sessions.sessionSetBy(response) === null) response.headers.append("set-cookie", sessions.clearCookie());
     return response;
   });
 

@@ -1,9 +1,11 @@
 /**
  * The admin API under ADMIN_PREFIX (default /__gateway), behind `Authorization: Bearer ADMIN_TOKEN`
- * (Hono's bearerAuth compares in constant time). Disabled (404) when no token is set. Admin requests
- * never reach the origin.
+ * (Hono's bearerAuth compares in constant time). Disabled (404) when no token is set. It is its own
+ * app, handed every request whose canonical path is under the prefix (see app.ts), so it answers
+ * every such request itself: an unknown endpoint is 404 and a known one with another method 405,
+ * never a fall-through to the origin.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import type { GatewayConfig } from "../config";
 import { logEvent } from "../http/log";
@@ -43,9 +45,19 @@ function clientFilter(input: Record<string, unknown>): ClientFilter {
   return filter;
 }
 
-/** The admin routes, to mount at the prefix; a 404 responder when the API is disabled. */
-export function createAdmin({ config, stores, policy, sessions }: AdminDependencies): Hono {
-  const admin = new Hono();
+/** What the gateway hands the admin app with each request. */
+export interface AdminBindings {
+  readonly requestId: string;
+}
+/** The admin app: routes on the path below the prefix (canonical), with the gateway's request id. */
+export type AdminApp = Hono<{ Bindings: AdminBindings }>;
+
+/** A 405 for an endpoint that exists with other methods. */
+const methodNotAllowed = (allowed: string) => (c: Context) => c.json({ error: `method not allowed; use ${allowed}` }, 405, { allow: allowed });
+
+/** The admin routes, paths relative to the prefix; a 404 responder when the API is disabled. */
+export function createAdmin({ config, stores, policy, sessions }: AdminDependencies): AdminApp {
+  const admin: AdminApp = new Hono<{ Bindings: AdminBindings }>();
   if (config.admin === null) {
     admin.all("*", (c) => c.json({ error: "admin API disabled" }, 404));
     return admin;
@@ -74,7 +86,7 @@ export function createAdmin({ config, stores, policy, sessions }: AdminDependenc
     const filter = clientFilter(await jsonBody(c.req.raw));
     const keys = await lockouts.reset(filter);
     policy.forgetLocks(keys);
-    logEvent("lockout_reset", { request_id: c.var.requestId, ip: filter.ip ?? null, by: Object.keys(filter).join("+"), counters: keys.length });
+    logEvent("lockout_reset", { request_id: c.env.requestId, ip: filter.ip ?? null, by: Object.keys(filter).join("+"), counters: keys.length });
     return c.json({ reset: keys.length });
   });
 
@@ -102,16 +114,27 @@ export function createAdmin({ config, stores, policy, sessions }: AdminDependenc
     else if (typeof body.username === "string" && body.username !== "") {
       revoked = await sessions.revokeUser(normaliseUsername(body.username, config.lockout.usernameCaseSensitive));
     } else throw new AdminInputError('give "session_id" or "username"');
-    logEvent("session_revoked", { request_id: c.var.requestId, by: body.session_id ? "session" : "username", sessions: revoked });
+    logEvent("session_revoked", { request_id: c.env.requestId, by: body.session_id ? "session" : "username", sessions: revoked });
     return c.json({ revoked });
   });
 
+  // Registered after the handlers above, so they only see the methods those do not take (HEAD is GET's).
+  for (const [path, allowed] of [
+    ["/health", "GET, HEAD"],
+    ["/lockouts", "GET, HEAD"],
+    ["/lockouts/status", "GET, HEAD"],
+    ["/lockouts/reset", "POST"],
+    ["/sessions", "GET, HEAD"],
+    ["/sessions/revoke", "POST"],
+  ] as const) {
+    admin.all(path, methodNotAllowed(allowed));
+  }
   admin.notFound((c) => c.json({ error: "no such admin endpoint" }, 404));
   admin.onError((error, c) => {
     if (error instanceof AdminInputError) return c.json({ error: error.message }, 400);
     if (error instanceof StoreError) return c.json({ error: `${error.store} is unavailable (${error.reason})` }, 503);
     if ("getResponse" in error && typeof error.getResponse === "function") return error.getResponse() as Response;
-    logEvent("internal_error", { request_id: c.var.requestId, error: error.name, stage: "admin" }, "error");
+    logEvent("internal_error", { request_id: c.env.requestId, error: error.name, stage: "admin" }, "error");
     return c.json({ error: "internal error" }, 500);
   });
   return admin;
@@ -129,6 +152,7 @@ function configSummary(config: GatewayConfig) {
       parameters: config.lockout.parameters,
       reset_on_success: config.lockout.resetOnSuccess,
       http_response_code: config.lockout.httpResponseCode,
+      ipv6_prefix: config.lockout.ipv6Prefix,
     },
     whitelist_entries: config.whitelist.size,
     blacklist_entries: config.blacklist.size,

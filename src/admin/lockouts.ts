@@ -6,7 +6,7 @@
  * - by both (axes_reset_ip_username): that client's counters: the IP's own, the username's own and
  *   their combinations (every IP or username part of the counter matches).
  */
-import { parseAddress } from "../client/address";
+import { groupedAddress, parseAddress } from "../client/address";
 import { keyParts, lockoutKeyPrefix, normaliseUsername, usernameInKey } from "../lockout/keys";
 import type { LockoutSettings } from "../lockout/settings";
 import type { CounterSnapshot, CounterStore } from "../store/contract";
@@ -36,8 +36,10 @@ async function matcher(filter: ClientFilter, settings: LockoutSettings) {
   if (filter.ip === undefined && filter.username === undefined) throw new AdminInputError('give "ip", "username" or both');
   let ip: string | undefined;
   if (filter.ip !== undefined) {
-    ip = parseAddress(String(filter.ip))?.text;
-    if (ip === undefined) throw new AdminInputError('"ip" is not an IP address');
+    const address = parseAddress(String(filter.ip));
+    if (address === undefined) throw new AdminInputError('"ip" is not an IP address');
+    // Counters hold an IPv6 client's network, so any address in it names that counter.
+    ip = groupedAddress(address, settings.ipv6Prefix);
   }
   const username = filter.username === undefined ? undefined : await usernameInKey(normaliseUsername(String(filter.username), settings.usernameCaseSensitive));
   return (parts: ReturnType<typeof keyParts>): boolean => {

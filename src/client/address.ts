@@ -45,6 +45,25 @@ export function parseAddress(input: string): ClientAddress | undefined {
 }
 
 /**
+ * The first `bits` bits of an IPv6 address, the rest zeroed: the network a client holds whole
+ * (a /64 is the usual end-site assignment, so one subscriber can use 2^64 addresses).
+ * @example ipv6Network(parseAddress("2001:db8:1:2:3::9")!.value, 64) // the bits of 2001:db8:1:2::
+ */
+export function ipv6Network(value: bigint, bits: number): bigint {
+  return value & (((1n << BigInt(bits)) - 1n) << BigInt(128 - bits));
+}
+
+/**
+ * How an address is written in a counter key: IPv4 as it is, IPv6 as its network of `ipv6Prefix`
+ * bits (`2001:db8:1:2::/64`), or as it is when the prefix is 128.
+ * @example groupedAddress(parseAddress("2001:db8:1:2::9")!, 64) // "2001:db8:1:2::/64"
+ */
+export function groupedAddress(address: ClientAddress, ipv6Prefix: number): string {
+  if (address.version === 4 || ipv6Prefix === 128) return address.text;
+  return `${convertIPv6BinaryToString(ipv6Network(address.value, ipv6Prefix))}/${ipv6Prefix}`;
+}
+
+/**
  * The client's address as Cloudflare reports it (`CF-Connecting-IP`, read by Hono's `getConnInfo`).
  * `X-Forwarded-For`, `X-Real-IP` and friends are never consulted: a client can write them.
  */

@@ -6,7 +6,7 @@
  * (`ip_address=…&username=`), so an attacker sending empty usernames locks out only their own
  * address, not every empty-username request in the world (django-axes shares one counter).
  */
-import type { ClientAddress } from "../client/address";
+import { type ClientAddress, groupedAddress } from "../client/address";
 import { sha256Hex } from "../crypto/digest";
 import type { LockoutParameter } from "./settings";
 
@@ -42,10 +42,10 @@ export function keyParts(key: string, prefix: string): Partial<Record<LockoutPar
   return parts;
 }
 
-async function part(parameter: LockoutParameter, client: LoginClient): Promise<string> {
+async function part(parameter: LockoutParameter, client: LoginClient, ipv6Prefix: number): Promise<string> {
   switch (parameter) {
     case "ip_address":
-      return `ip_address=${client.address.text}`;
+      return `ip_address=${groupedAddress(client.address, ipv6Prefix)}`;
     case "username":
       return `username=${await usernameInKey(client.username)}`;
     case "user_agent":
@@ -57,19 +57,21 @@ async function part(parameter: LockoutParameter, client: LoginClient): Promise<s
 export const lockoutKeyPrefix = (prefix: string): string => `${prefix}:lockout:`;
 
 /**
- * The counter keys for one attempt, in a stable order without duplicates.
- * @example await lockoutKeysFor("axes", [["ip_address"], ["username"]], client) // ["axes:lockout:ip_address=192.0.2.1", "axes:lockout:username=alice"]
+ * The counter keys for one attempt, in a stable order without duplicates; an IPv6 client's
+ * `ip_address` is its network of `ipv6Prefix` bits (AXES_IPV6_PREFIX).
+ * @example await lockoutKeysFor("axes", [["ip_address"], ["username"]], client, 64) // ["axes:lockout:ip_address=192.0.2.1", "axes:lockout:username=alice"]
  */
 export async function lockoutKeysFor(
   prefix: string,
   parameters: readonly (readonly LockoutParameter[])[],
   client: LoginClient,
+  ipv6Prefix: number,
 ): Promise<string[]> {
   const keys = new Set<string>();
   for (const combination of parameters) {
     const names = new Set(combination);
     if (names.has("username") && client.username === "") names.add("ip_address");
-    const parts = await Promise.all([...names].sort().map((name) => part(name, client)));
+    const parts = await Promise.all([...names].sort().map((name) => part(name, client, ipv6Prefix)));
     keys.add(lockoutKeyPrefix(prefix) + parts.join("&"));
   }
   return [...keys];

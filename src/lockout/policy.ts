@@ -117,7 +117,7 @@ export class LockoutPolicy {
 
   /** Counter keys of a client, for admission and for admin resets. */
   keysFor(client: LoginClient): Promise<string[]> {
-    return lockoutKeysFor(this.keyPrefix, this.settings.parameters, client);
+    return lockoutKeysFor(this.keyPrefix, this.settings.parameters, client, this.settings.ipv6Prefix);
   }
 
   /** Counts the attempt and says whether it may reach the origin. Throws StoreError when the store fails. */

@@ -23,6 +23,11 @@ export interface LockoutSettings {
   readonly httpResponseCode: number;
   /** Redirect locked clients here instead of showing the lockout page. @default null */
   readonly lockoutUrl: string | null;
+  /**
+   * IPv6 clients are counted by their network of this many bits (IPv4 per address), so one
+   * subscriber's /64 is one client, not 2^64 fresh counters. 128 = per address. @default 64
+   */
+  readonly ipv6Prefix: number;
   /** @default false: usernames are trimmed, NFKC-normalised and case-folded */
   readonly usernameCaseSensitive: boolean;
   readonly cooloffMessage: string;
@@ -88,6 +93,7 @@ export function parseLockoutSettings(env: RawEnv): LockoutSettings {
     httpResponseCode: readInteger(env, "AXES_HTTP_RESPONSE_CODE", 429, { min: 400, max: 599, example: "429" }),
     lockoutUrl: parseLockoutUrl(env),
     usernameCaseSensitive: readBoolean(env, "AXES_USERNAME_CASE_SENSITIVE", false),
+    ipv6Prefix: readInteger(env, "AXES_IPV6_PREFIX", 64, { min: 16, max: 128, example: "64" }),
     cooloffMessage:
       readText(env, "AXES_COOLOFF_MESSAGE") ?? "Account locked: too many login attempts. Please try again later.",
     permalockMessage:

@@ -5,7 +5,11 @@
  * the origin still serves it as the login view.
  */
 import { ConfigError, type RawEnv, readJson } from "../config/read";
+import { canonicalPath } from "../http/path";
 import { isLookalikeName } from "../lockout/username";
+
+/** Kept here too for code that imports it from the login routes; it lives in ../http/path. */
+export { canonicalPath };
 
 /** Body types a login route accepts: urlencoded forms, multipart forms, JSON. */
 export type BodyKind = "form" | "multipart" | "json";
@@ -35,23 +39,6 @@ export interface LoginRoute {
 const EXAMPLE = '[{"path":"/api/login/","methods":["POST"],"body":["json"],"success":[200],"failure":[401]}]';
 const DJANGO_FORM = { methods: ["POST"], success: [302, 303], failure: [200], body: ["form", "multipart"] } as const;
 const DEFAULT_PATHS = ["/accounts/login/", "/admin/login/"];
-
-/** Reduces a URL path to the form both the gateway and a lenient origin would route on. */
-export function canonicalPath(pathname: string): string {
-  let path = pathname;
-  try {
-    path = decodeURIComponent(path);
-  } catch {
-    // A malformed escape stays as it is; the origin cannot route it to the login view either.
-  }
-  const segments: string[] = [];
-  for (const segment of path.replace(/\\/g, "/").split("/")) {
-    if (segment === "" || segment === ".") continue;
-    if (segment === "..") segments.pop();
-    else segments.push(segment.toLowerCase());
-  }
-  return `/${segments.join("/")}`;
-}
 
 function statusList(value: unknown, index: number, key: string): number[] {
   if (!Array.isArray(value) || value.length === 0 || !value.every((s) => Number.isInteger(s) && s >= 100 && s <= 599)) {
@@ -151,12 +138,12 @@ export function carriesBody(request: Request): boolean {
  * Decides every request whose path is a login path, whatever its method: the route's methods are
  * counted attempts; a bodiless GET, HEAD or OPTIONS passes uncounted; anything else (another method,
  * or a page method with a body, which some views read credentials from) is refused with 405, and a
- * username in the query string (which a view could read instead of the body) with 400.
+ * username in the query string (which a view could read instead of the body) with 400. `path` is the
+ * request's canonical path (computed once per request).
  */
-export function classifyLoginRequest(routes: readonly LoginRoute[], request: Request, pathname: string): LoginRequest | undefined {
+export function classifyLoginRequest(routes: readonly LoginRoute[], request: Request, path: string): LoginRequest | undefined {
   if (routes.length === 0) return undefined;
   const { method } = request;
-  const path = canonicalPath(pathname);
   const onPath = routes.filter((candidate) => candidate.canonicalPath === path);
   const route = onPath.find((candidate) => candidate.methods.includes(method)) ?? onPath[0];
   if (!route) return undefined;

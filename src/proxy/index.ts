@@ -95,7 +95,8 @@ export async function forwardToOrigin(
   const outgoing = new Request(request.url, {
     method: request.method,
     headers,
-    body: replacement ? replacement.bytes : request.body,
+    // GET and HEAD never carry a body (app.ts refuses one); an empty stream some clients attach is dropped.
+    body: request.method === "GET" || request.method === "HEAD" ? null : replacement ? replacement.bytes : request.body,
     redirect: "manual",
   });
   const timer = new AbortController();

@@ -3,16 +3,15 @@
  * holds whole), a request header such as an API key (stored as a digest, never as the key), the edge
  * session's user, or a combination.
  */
-import type { ClientAddress } from "../client/address";
+import { type ClientAddress, ipv6Network } from "../client/address";
 import { sha256Hex } from "../crypto/digest";
 import type { KeyPart } from "./policies";
 
-const V6_64 = ((1n << 64n) - 1n) << 64n;
-
-function ipPart(address: ClientAddress | undefined): string {
+/** The client's part of a key: its IPv4 address, or its IPv6 /64. */
+export function ipPart(address: ClientAddress | undefined): string {
   if (!address) return "ip=unknown";
   if (address.version === 4) return `ip=${address.text}`;
-  const network = (address.value & V6_64).toString(16).padStart(32, "0").slice(0, 16);
+  const network = ipv6Network(address.value, 64).toString(16).padStart(32, "0").slice(0, 16);
   return `ip6=${network}/64`;
 }
 

@@ -7,8 +7,8 @@ import type { FailModes } from "../config";
 import { gatewayErrorResponse } from "../http/errors";
 import { logEvent } from "../http/log";
 import { StoreError } from "../store/contract";
-import { rateLimitIdentity } from "./identity";
-import type { RateLimiter } from "./limiter";
+import { ipPart, rateLimitIdentity } from "./identity";
+import type { RateDecision, RateLimiter } from "./limiter";
 import { type HeaderStyle, type RateLimitPolicy, matchRateLimit } from "./policies";
 import { rateLimitHeaders, rateLimitedResponse } from "./response";
 
@@ -24,6 +24,7 @@ const PASS: RateLimitOutcome = { headers: {} };
 
 export interface RateLimitRequest {
   readonly request: Request;
+  /** The canonical path. */
   readonly path: string;
   readonly client: ClientAddress | undefined;
   /** The edge session's user, when the request carries an active session. */
@@ -44,9 +45,14 @@ export async function applyRateLimit(
   if (!policy) return PASS;
   const identity = await rateLimitIdentity(policy.key, request, client, user);
   const fields = { request_id: requestId, policy: policy.name, ip: client?.text ?? null, path };
-  let decision;
+  let decision: RateDecision;
   try {
-    decision = await limiter.check(policy, identity, waitUntil);
+    // A header-keyed policy also counts the client's IP under its cap; the stricter answer stands.
+    const decisions = await Promise.all([
+      limiter.check(policy, identity, waitUntil),
+      ...(policy.ipCap ? [limiter.check(policy.ipCap, ipPart(client), waitUntil)] : []),
+    ]);
+    decision = decisions.find((d) => !d.allowed) ?? decisions.reduce((a, b) => (b.remaining < a.remaining ? b : a));
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     const mode = policy.failMode ?? failModes.other;

@@ -11,7 +11,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { CounterStore } from "../store/contract";
 import { FailoverStore } from "../store/failover";
 import { upstashCall } from "../store/upstash";
-import type { RateLimitPolicy } from "./policies";
+import type { RateLimitPolicy, RateLimitWindow } from "./policies";
 
 /** A rate-limit decision as a value; turned into headers or a 429 in ./response. */
 export interface RateDecision {
@@ -24,7 +24,7 @@ export interface RateDecision {
   readonly source: "upstash" | "cache" | "fallback";
 }
 
-function algorithmFor(policy: RateLimitPolicy) {
+function algorithmFor(policy: RateLimitWindow) {
   const window = `${Math.round(policy.windowSeconds * 1000)} ms` as const;
   switch (policy.algorithm) {
     case "fixed-window":
@@ -46,7 +46,7 @@ export class RateLimiter {
     redis: Redis | null,
   ) {
     if (redis === null) return;
-    for (const policy of policies) {
+    for (const policy of policies.flatMap((p): RateLimitWindow[] => (p.ipCap ? [p, p.ipCap] : [p]))) {
       this.limiters.set(
         policy.name,
         new Ratelimit({
@@ -61,7 +61,7 @@ export class RateLimiter {
     }
   }
 
-  private fixedWindow(store: CounterStore, policy: RateLimitPolicy, identity: string) {
+  private fixedWindow(store: CounterStore, policy: RateLimitWindow, identity: string) {
     return async (): Promise<RateDecision> => {
       const window = Math.floor(Date.now() / (policy.windowSeconds * 1000));
       const key = `${this.keyPrefix}:ratelimit:${policy.name}:fixed:${identity}:${window}`;
@@ -70,8 +70,8 @@ export class RateLimiter {
     };
   }
 
-  /** Counts one request of `identity` under `policy`. Throws StoreError when no store can answer. */
-  async check(policy: RateLimitPolicy, identity: string, waitUntil: (promise: Promise<unknown>) => void): Promise<RateDecision> {
+  /** Counts one request of `identity` under a policy (or its IP cap). Throws StoreError when no store can answer. */
+  async check(policy: RateLimitWindow, identity: string, waitUntil: (promise: Promise<unknown>) => void): Promise<RateDecision> {
     const limiter = this.limiters.get(policy.name);
     if (!limiter) return this.fixedWindow(this.store, policy, identity)();
     const viaUpstash = () =>

@@ -1,18 +1,31 @@
 /**
  * RATE_LIMITS: per-route API rate limits. Policies are tried in order and the first whose method and
  * path match applies (put specific paths before general ones). Login routes keep their lockout
- * logic; a policy that matches a login route stacks on top of it.
+ * logic; a policy that matches a login route stacks on top of it. A policy listing GET also counts
+ * HEAD (Django runs the same view), and paths match with or without their trailing slash.
  */
 import { parseDurationSeconds } from "../config/duration";
 import { ConfigError, type RawEnv, readChoice, readJson } from "../config/read";
-import { canonicalPath } from "../login/routes";
+import { canonicalPath } from "../http/path";
 
 export type Algorithm = "fixed-window" | "sliding-window" | "token-bucket";
 
 /** One part of a rate-limit key: the client's IP (IPv6 grouped to its /64), a request header, or the edge session's user. */
 export type KeyPart = { readonly kind: "ip" } | { readonly kind: "user" } | { readonly kind: "header"; readonly name: string };
 
-export interface RateLimitPolicy {
+/** One counter's limits: a policy's own, or the per-IP cap of a header-keyed policy. */
+export interface RateLimitWindow {
+  /** Names the counter in keys: the policy's name, or `<name>:ip` for its IP cap (no policy name holds ":"). */
+  readonly name: string;
+  readonly algorithm: Algorithm;
+  /** Requests per window (token bucket: the bucket's size). */
+  readonly limit: number;
+  readonly windowSeconds: number;
+  /** Token bucket only: tokens added per window. */
+  readonly refill: number;
+}
+
+export interface RateLimitPolicy extends RateLimitWindow {
   /** Unique; names the policy in headers, logs and keys. */
   readonly name: string;
   readonly methods: readonly string[] | null;
@@ -26,6 +39,11 @@ export interface RateLimitPolicy {
   /** Token bucket only: tokens added per window. @default limit */
   readonly refill: number;
   readonly key: readonly KeyPart[];
+  /**
+   * A policy keyed by a header also counts each client IP under this cap (`ipLimit`, default the
+   * policy's `limit`), so header values a client invents buy it no extra budget; null otherwise.
+   */
+  readonly ipCap: RateLimitWindow | null;
   /** Decide and log, but never refuse. @default false */
   readonly shadow: boolean;
   /** When every store fails. @default FAIL_MODE's `other` */
@@ -36,17 +54,24 @@ export type HeaderStyle = "off" | "draft-10" | "draft-7";
 
 const EXAMPLE = `'[{"name":"api","path":"/api/","limit":100,"window":"1m"}]'`;
 const ALGORITHMS: readonly Algorithm[] = ["fixed-window", "sliding-window", "token-bucket"];
-const KNOWN = new Set(["name", "path", "methods", "algorithm", "limit", "window", "refill", "key", "shadow", "failMode"]);
+const KNOWN = new Set(["name", "path", "methods", "algorithm", "limit", "window", "refill", "key", "ipLimit", "shadow", "failMode"]);
 
+/**
+ * Matches canonical paths, which never end in a slash: each is tried as it is and with its slash
+ * back, so the glob `/search/*` matches `/search/` (canonical `/search`) as the origin serves it.
+ */
 function matcherFor(path: string): (candidate: string) => boolean {
+  let test: (candidate: string) => boolean;
   if (path.includes("*")) {
     const pattern = canonicalPath(path).split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
     const regex = new RegExp(`^${pattern}$`);
-    return (candidate) => regex.test(candidate);
+    test = (candidate) => regex.test(candidate);
+  } else {
+    const prefix = canonicalPath(path);
+    if (prefix === "/") return () => true;
+    test = (candidate) => candidate === prefix || candidate.startsWith(`${prefix}/`);
   }
-  const prefix = canonicalPath(path);
-  if (prefix === "/") return () => true;
-  return (candidate) => candidate === prefix || candidate.startsWith(`${prefix}/`);
+  return (candidate) => test(candidate) || (candidate !== "/" && test(`${candidate}/`));
 }
 
 function parseKey(value: unknown, invalid: (problem: string) => ConfigError): KeyPart[] {
@@ -89,19 +114,29 @@ function parsePolicy(entry: unknown, index: number): RateLimitPolicy {
   }
   if (policy.refill !== undefined && algorithm !== "token-bucket") throw invalid('"refill" applies to the token-bucket algorithm only');
   const refill = policy.refill === undefined ? limit : positiveInteger(policy.refill, "refill", invalid);
+  const key = parseKey(policy.key, invalid);
+  const byHeader = key.some((part) => part.kind === "header");
+  if (policy.ipLimit !== undefined && !byHeader) throw invalid('"ipLimit" applies to policies keyed by a header only');
+  const ipLimit = policy.ipLimit === undefined ? limit : positiveInteger(policy.ipLimit, "ipLimit", invalid);
   if (policy.shadow !== undefined && typeof policy.shadow !== "boolean") throw invalid('"shadow" must be true or false');
   const failMode = policy.failMode ?? null;
   if (failMode !== null && failMode !== "open" && failMode !== "closed") throw invalid('"failMode" must be "open" or "closed"');
+  const methodList: string[] | null = methods && methods.map((m: string) => m.toUpperCase());
+  if (methodList?.includes("GET") && !methodList.includes("HEAD")) methodList.push("HEAD");
   return Object.freeze({
     name: policy.name,
-    methods: methods && Object.freeze(methods.map((m: string) => m.toUpperCase())),
+    methods: methodList && Object.freeze(methodList),
     path: policy.path,
     matches: matcherFor(policy.path),
     algorithm,
     limit,
     windowSeconds,
     refill,
-    key: Object.freeze(parseKey(policy.key, invalid)),
+    key: Object.freeze(key),
+    // The cap's token bucket refills in the same proportion as the policy's.
+    ipCap: byHeader
+      ? Object.freeze({ name: `${policy.name}:ip`, algorithm, limit: ipLimit, windowSeconds, refill: Math.ceil((refill * ipLimit) / limit) })
+      : null,
     shadow: policy.shadow === true,
     failMode,
   });
@@ -124,9 +159,8 @@ export function parseRateLimits(env: RawEnv): readonly RateLimitPolicy[] {
 export const parseHeaderStyle = (env: RawEnv): HeaderStyle =>
   readChoice(env, "RATE_LIMIT_HEADERS", ["off", "draft-10", "draft-7"] as const, "draft-10");
 
-/** The first policy that applies to a request, if any. */
-export function matchRateLimit(policies: readonly RateLimitPolicy[], method: string, pathname: string): RateLimitPolicy | undefined {
+/** The first policy that applies to a request (its canonical path), if any. */
+export function matchRateLimit(policies: readonly RateLimitPolicy[], method: string, path: string): RateLimitPolicy | undefined {
   if (policies.length === 0) return undefined;
-  const path = canonicalPath(pathname);
   return policies.find((policy) => (policy.methods === null || policy.methods.includes(method)) && policy.matches(path));
 }

@@ -1,24 +1,45 @@
 /**
  * The edge session registry. A successful login that sets the session cookie is recorded under
  * `<CACHE_KEY_PREFIX>_sessions:<sha256(session id)>` with user, client IP, created and last-seen
- * times; logout routes delete the record; every request carrying the cookie costs one round trip
- * (read + slide), and one the registry knows to be revoked or expired is handled per
- * SESSION_ENFORCEMENT. A cookie the registry never saw passes untouched.
+ * times; a logout route the origin accepts deletes the record of the active session it was sent
+ * with; every request carrying the cookie costs one round trip per session cookie (read + slide).
+ * The cookie is read as the origin (Django) reads it, and a request is refused or stripped per
+ * SESSION_ENFORCEMENT when its session is known to be revoked or expired, when it carries several
+ * session cookies that are not all active, or when its session cookie has no single reading.
+ * A single cookie the registry never saw passes untouched.
  */
-import { getCookie } from "hono/cookie";
-import type { Context } from "hono";
+import { cookieSpellings } from "../http/cookies";
 import { logEvent } from "../http/log";
-import { canonicalPath } from "../login/routes";
 import type { SessionState, SessionStore, StoredSession } from "./contract";
 import { hashSessionId } from "./keys";
 import type { SessionSettings } from "./settings";
 
+/**
+ * Why a request's session is refused: what the registry knows of it, or `ambiguous` (a cookie the
+ * gateway and the origin could read differently) or `duplicate` (several session cookies, not all active).
+ */
+export type RefusedState = Exclude<SessionState, "active" | "unknown"> | "ambiguous" | "duplicate";
+
 /** What to do with a request after looking at its session cookie. */
 export type SessionCheck =
-  /** `user` is the session's user when the registry knows it active. */
-  | { readonly kind: "pass"; readonly user: string | null }
-  | { readonly kind: "strip"; readonly request: Request; readonly state: SessionState }
-  | { readonly kind: "reject"; readonly state: SessionState };
+  /** `user` is the session's user when the registry knows it active; `active` the hashes found active. */
+  | { readonly kind: "pass"; readonly user: string | null; readonly active: readonly string[] }
+  | { readonly kind: "strip"; readonly request: Request; readonly state: RefusedState }
+  | { readonly kind: "reject"; readonly state: RefusedState };
+
+/** A request without a session cookie (or one the registry was not asked about). */
+export const NO_SESSION: SessionCheck = Object.freeze({ kind: "pass", user: null, active: Object.freeze([]) });
+
+/** More session cookies than this in one request are refused without asking the store about each. */
+const MAX_SESSION_COOKIES = 4;
+
+/** The request with its Cookie header replaced by `cookies` (none when null): the origin sees no session. */
+function withCookies(request: Request, cookies: string | null): Request {
+  const headers = new Headers(request.headers);
+  if (cookies !== null) headers.set("cookie", cookies);
+  else headers.delete("cookie");
+  return new Request(request, { headers });
+}
 
 export class SessionRegistry {
   constructor(
@@ -30,8 +51,8 @@ export class SessionRegistry {
     return this.settings.timeoutMs + this.settings.rememberMs;
   }
 
-  isLogout(method: string, pathname: string): boolean {
-    const path = canonicalPath(pathname);
+  /** Whether a request (its canonical path) is aimed at a logout route. */
+  isLogout(method: string, path: string): boolean {
     return this.settings.logoutRoutes.some((route) => route.path === path && route.methods.includes(method));
   }
 
@@ -54,30 +75,45 @@ export class SessionRegistry {
     await this.store.save(await hashSessionId(sessionId), { u: username, ip, c: now, s: now }, this.ttlMs);
   }
 
-  /**
-   * Looks up the request's session cookie (one round trip) and says what to do with the request.
-   * With SESSION_ENFORCEMENT=off it looks only when `needUser` (a rate limit keyed by user).
-   */
-  async check(c: Context, requestId: string, needUser = false): Promise<SessionCheck> {
-    const sessionId = getCookie(c, this.settings.cookieName);
-    if (!sessionId || (this.settings.enforcement === "off" && !needUser)) return { kind: "pass", user: null };
-    const { state, user } = await this.store.touch(await hashSessionId(sessionId), Date.now(), this.settings.timeoutMs, this.ttlMs);
-    if (state === "active" || state === "unknown" || this.settings.enforcement === "off") return { kind: "pass", user };
-    logEvent("session_refused", { request_id: requestId, state, enforcement: this.settings.enforcement, path: c.req.path }, "warn");
-    if (this.settings.enforcement === "reject") return { kind: "reject", state };
-    return { kind: "strip", request: this.withoutCookie(c.req.raw), state };
+  private async lookUp(sessionId: string) {
+    const hash = await hashSessionId(sessionId);
+    return { hash, ...(await this.store.touch(hash, Date.now(), this.settings.timeoutMs, this.ttlMs)) };
   }
 
-  /** The request without the session cookie, so the origin sees an anonymous request. */
-  private withoutCookie(request: Request): Request {
-    const headers = new Headers(request.headers);
-    const kept = (request.headers.get("cookie") ?? "")
-      .split(";")
-      .map((pair) => pair.trim())
-      .filter((pair) => pair !== "" && pair.split("=")[0]!.trim() !== this.settings.cookieName);
-    if (kept.length > 0) headers.set("cookie", kept.join("; "));
-    else headers.delete("cookie");
-    return new Request(request, { headers });
+  /**
+   * Reads the request's session cookies as the origin would and says what to do with the request:
+   * one round trip per session cookie, none without one. With SESSION_ENFORCEMENT=off it looks only
+   * when `lookUpWhenOff` (a rate limit keyed by user, or a logout to record), and only at a single
+   * unambiguous cookie.
+   */
+  async check(request: Request, path: string, requestId: string, lookUpWhenOff = false): Promise<SessionCheck> {
+    const header = request.headers.get("cookie");
+    if (header === null) return NO_SESSION;
+    const { values, ambiguous, rest } = cookieSpellings(header, this.settings.cookieName);
+    const cookies = values.length + ambiguous;
+    if (cookies === 0) return NO_SESSION;
+    if (this.settings.enforcement === "off") {
+      if (!lookUpWhenOff || cookies !== 1 || ambiguous > 0) return NO_SESSION;
+      const { hash, state, user } = await this.lookUp(values[0]!);
+      return { kind: "pass", user, active: state === "active" ? [hash] : [] };
+    }
+
+    let state: RefusedState;
+    if (ambiguous > 0) state = "ambiguous";
+    else if (cookies > MAX_SESSION_COOKIES) state = "duplicate";
+    else {
+      const lookups = await Promise.all(values.map((value) => this.lookUp(value)));
+      const active = lookups.filter((lookup) => lookup.state === "active");
+      // The origin reads the last cookie of a name; with one cookie an unknown session passes as before.
+      if (active.length === lookups.length || (lookups.length === 1 && lookups[0]!.state === "unknown")) {
+        return { kind: "pass", user: lookups.at(-1)!.user, active: active.map((lookup) => lookup.hash) };
+      }
+      const ended = lookups.find((lookup) => lookup.state === "revoked" || lookup.state === "expired");
+      state = ended ? (ended.state as "revoked" | "expired") : "duplicate";
+    }
+    logEvent("session_refused", { request_id: requestId, state, cookies, enforcement: this.settings.enforcement, path }, "warn");
+    if (this.settings.enforcement === "reject") return { kind: "reject", state };
+    return { kind: "strip", request: withCookies(request, rest), state };
   }
 
   /** A Set-Cookie that makes the browser drop the session cookie. */
@@ -85,10 +121,12 @@ export class SessionRegistry {
     return `${this.settings.cookieName}=; Max-Age=0; Path=/; HttpOnly; Secure; SameSite=Lax`;
   }
 
-  /** Deletes the record of the request's session (logout). */
-  async logout(c: Context): Promise<void> {
-    const sessionId = getCookie(c, this.settings.cookieName);
-    if (sessionId) await this.store.remove(await hashSessionId(sessionId));
+  /**
+   * Deletes the records of the sessions a logout was sent with, those found active: a revoked or
+   * expired session keeps its record, so sending it to a logout route cannot make it unknown again.
+   */
+  async logout(activeHashes: readonly string[]): Promise<void> {
+    await Promise.all(activeHashes.map((hash) => this.store.remove(hash)));
   }
 
   listUser(username: string): Promise<StoredSession[]> {

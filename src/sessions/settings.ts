@@ -1,7 +1,7 @@
 /** Edge session settings: which cookie, how long, what to do with a session known to be revoked or expired. */
 import { parseDurationSeconds } from "../config/duration";
 import { ConfigError, type RawEnv, readChoice, readJson, readText } from "../config/read";
-import { canonicalPath } from "../login/routes";
+import { canonicalPath } from "../http/path";
 
 /** off: only keep the registry; strip: drop the cookie before the origin sees it; reject: answer 401. */
 export type SessionEnforcement = "off" | "strip" | "reject";

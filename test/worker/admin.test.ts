@@ -48,6 +48,70 @@ describe("admin API authentication", () => {
   });
 });
 
+describe("the admin prefix is closed", () => {
+  const send = (gw: Gateway, path: string, method: string, token: string | null) =>
+    gw.request(path, { method, ip: nextIp(), headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+
+  it.each([
+    ["GET", "/__gateway/nope", 404, { error: "no such admin endpoint" }],
+    ["POST", "/__gateway/health", 405, { error: "method not allowed; use GET, HEAD" }],
+    ["DELETE", "/__gateway/lockouts/reset", 405, { error: "method not allowed; use POST" }],
+    ["GET", "/__gateway", 404, { error: "no such admin endpoint" }],
+    ["GET", "/__gateway/", 404, { error: "no such admin endpoint" }],
+    ["GET", "/__gateway/%zz", 404, { error: "no such admin endpoint" }],
+    ["GET", "/__gateway/health/", 200, { status: "ok" }],
+    ["GET", "/__Gateway/HEALTH", 200, { status: "ok" }],
+    ["GET", "/%5F_gateway/health", 200, { status: "ok" }],
+    ["GET", "/%5f%5FGATEWAY//health/", 200, { status: "ok" }],
+    ["GET", "/__gateway/x/../health", 200, { status: "ok" }],
+  ])("answers %s %s itself (%i), with the token or without, and never proxies it", async (method, path, status, body) => {
+    const gw = gatewayWith({ ADMIN_TOKEN });
+    await origin.resetStats();
+    const authorised = await send(gw, path, method, ADMIN_TOKEN);
+    expect(authorised.status).toBe(status);
+    expect(authorised.headers.get("cache-control")).toBe("no-store");
+    expect(await authorised.json()).toMatchObject(body);
+    if ("error" in body && status === 405) expect(authorised.headers.get("allow")).toBe(body.error.slice("method not allowed; use ".length));
+    for (const token of [null, "X".repeat(ADMIN_TOKEN.length)]) {
+      const refused = await send(gw, path, method, token);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get("cache-control")).toBe("no-store");
+      expect(await refused.json()).toHaveProperty("error");
+    }
+    expect((await origin.stats()).requests).toBe(0);
+  });
+
+  it("answers HEAD of a GET endpoint, without a body", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN });
+    await origin.resetStats();
+    const res = await send(gw, "/__gateway/health", "HEAD", ADMIN_TOKEN);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("");
+    expect((await origin.stats()).requests).toBe(0);
+  });
+
+  it("answers every spelling with 404 when the admin API is disabled", async () => {
+    const gw = gatewayWith();
+    await origin.resetStats();
+    for (const path of ["/__gateway/health", "/__Gateway/nope", "/%5F_gateway/", "/__gateway"]) {
+      const res = await send(gw, path, "POST", "anything-at-all-0123456789");
+      expect(res.status).toBe(404);
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      expect(await res.json()).toEqual({ error: "admin API disabled" });
+    }
+    expect((await origin.stats()).requests).toBe(0);
+  });
+
+  it("still proxies paths that only begin like the prefix", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN });
+    await origin.resetStats();
+    const res = await send(gw, "/__gatewayish", "GET", null);
+    expect(res.status).toBe(404); // the demo origin's own 404
+    expect(res.headers.get("cache-control")).not.toBe("no-store");
+    expect((await origin.stats()).requests).toBe(1);
+  });
+});
+
 describe("health", () => {
   it("reports each store with latency and circuit state, and a configuration without secrets", async () => {
     const gw = gatewayWith({ ...postgres, ADMIN_TOKEN });
@@ -133,6 +197,17 @@ describe("lockout status, list and reset (axes_reset_ip / _username / _ip_userna
     await admin(gw, "/lockouts/reset", { body: { ip } });
     expect(await fail(gw, "cached", ip)).toEqual([429]); // counted afresh: limit 1
     expect(await (await admin(gw, `/lockouts/status?ip=${ip}`)).json()).toMatchObject({ counters: [{ failures: 1 }] });
+  });
+
+  it("shows and resets an IPv6 client's counters by any address of its /64", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN, AXES_LOCKOUT_PARAMETERS: '["ip_address"]', AXES_FAILURE_LIMIT: "2" });
+    const net = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:7`;
+    await fail(gw, "six-a", `${net}::1`);
+    await fail(gw, "six-b", `${net}::2`);
+    const status = await (await admin(gw, `/lockouts/status?ip=${net}:ffff::9`)).json();
+    expect(status).toEqual({ locked: true, counters: [{ ip_address: `${net}::/64`, failures: 2, locked: true, retry_after_seconds: expect.any(Number) }] });
+    expect(await (await admin(gw, "/lockouts/reset", { body: { ip: `${net.toUpperCase()}::abcd` } })).json()).toEqual({ reset: 1 });
+    expect(await fail(gw, "six-c", `${net}::3`)).toEqual([401]);
   });
 
   it("answers 400 to bad input", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEMO, formLogin, gatewayWith, jsonLogin, nextIp, origin } from "./helpers";
+import { DEMO, formLogin, gatewayWith, jsonLogin, logsOf, nextIp, origin } from "./helpers";
 
 describe("bad input on login routes gets a clear 4xx or a correct count, never a 5xx or a bypass", () => {
   it("refuses malformed JSON with 400 before the origin", async () => {
@@ -122,5 +122,57 @@ describe("bad input on login routes gets a clear 4xx or a correct count, never a
     } finally {
       Object.assign(console, original);
     }
+  });
+});
+
+describe("bad input anywhere gets a clear 4xx, never a 5xx", () => {
+  // fetch cannot build a GET with a body, so the tests send what such a request arrives with: its framing headers.
+  it.each([
+    ["GET", "/", { "content-length": "5" }],
+    ["HEAD", "/", { "content-length": "5" }],
+    ["GET", "/__origin/echo", { "transfer-encoding": "chunked" }],
+    ["GET", "/accounts/login/", { "content-length": "12" }],
+    ["GET", "/__gateway/health", { "content-length": "2" }],
+  ])("refuses %s %s with a body (%j) with 400, before the origin", async (method, path, headers) => {
+    const gw = gatewayWith({ ADMIN_TOKEN: "test-admin-token-0123456789abcdef" });
+    await origin.resetStats();
+    let res: Response | undefined;
+    const lines = await logsOf(async () => {
+      res = await gw.request(path, { method, ip: nextIp(), headers });
+    });
+    expect(res!.status).toBe(400);
+    expect(res!.headers.get("cache-control")).toBe("no-store");
+    if (method === "GET") expect(await res!.text()).toBe(`Bad Request: a ${method} request must not carry a body\n`);
+    expect((await origin.stats()).requests).toBe(0);
+    expect(lines.filter((l) => l.includes('"event":"request_rejected"') && l.includes('"reason":"body_on_read"'))).toHaveLength(1);
+  });
+
+  it("passes a GET that declares an empty body", async () => {
+    const gw = gatewayWith();
+    const res = await gw.request("/__origin/echo", { ip: nextIp(), headers: { "content-length": "0" } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ method: "GET", bodyLength: 0 });
+  });
+
+  it("logs a client that breaks off mid-body on a login route as client_aborted at info level", async () => {
+    const gw = gatewayWith();
+    await origin.resetStats();
+    let res: Response | undefined;
+    const lines = await logsOf(async () => {
+      const body = new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode("username=al"));
+          controller.error(new Error("connection reset by peer"));
+        },
+      });
+      res = await gw.request("/accounts/login/", { method: "POST", ip: nextIp(), headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+    });
+    expect(res!.status).toBe(400);
+    expect(await res!.text()).toBe("Bad Request: the request body was not received in full\n");
+    const aborted = lines.filter((l) => l.includes('"event":"client_aborted"'));
+    expect(aborted).toHaveLength(1);
+    expect(JSON.parse(aborted[0]!)).toMatchObject({ level: "info", path: "/accounts/login/" });
+    expect(lines.some((l) => l.includes("internal_error"))).toBe(false);
+    expect((await origin.stats()).requests).toBe(0);
   });
 });

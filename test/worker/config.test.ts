@@ -28,6 +28,7 @@ describe("configuration", () => {
       httpResponseCode: 429,
       lockoutUrl: null,
       usernameCaseSensitive: false,
+      ipv6Prefix: 64,
     });
     expect(config.login.routes.map((r) => r.path)).toEqual(["/accounts/login/", "/admin/login/"]);
     expect(config.login.routes[0]).toMatchObject({ methods: ["POST"], success: [302, 303], failure: [200], usernameField: "username" });
@@ -62,6 +63,9 @@ describe("configuration", () => {
     ["AXES_LOCKOUT_PARAMETERS", "[", "not valid JSON"],
     ["AXES_RESET_ON_SUCCESS", "maybe", "not a boolean"],
     ["AXES_HTTP_RESPONSE_CODE", "200", "from 400 to 599"],
+    ["AXES_IPV6_PREFIX", "8", "whole number from 16 to 128"],
+    ["AXES_IPV6_PREFIX", "129", "whole number from 16 to 128"],
+    ["AXES_IPV6_PREFIX", "/64", "whole number from 16 to 128"],
     ["AXES_LOCKOUT_URL", "javascript:alert(1)", "path or an http(s) URL"],
     ["AXES_WHITELIST_IPS", "10.0.0.0/33", "entry 1 of 1"],
     ["AXES_BLACKLIST_IPS", "1.2.3.4,not-an-ip", "entry 2 of 2"],
@@ -156,6 +160,36 @@ describe("RATE_LIMITS", () => {
     expect(policy!.matches("/api")).toBe(true);
     expect(policy!.matches("/api/x")).toBe(true);
     expect(policy!.matches("/apix")).toBe(false);
+    expect(policy!.ipCap).toBeNull();
+  });
+
+  it("counts HEAD under GET, and caps each IP of a header-keyed policy (ipLimit, default limit)", () => {
+    const policies = parseConfig({
+      ...base,
+      RATE_LIMITS: JSON.stringify([
+        { name: "get", path: "/x/", methods: ["get"], limit: 5, window: "1m" },
+        { name: "post", path: "/x/", methods: ["POST"], limit: 5, window: "1m" },
+        { name: "key", path: "/api/", key: ["header:X-API-Key"], algorithm: "token-bucket", limit: 100, refill: 10, window: "1s" },
+        { name: "wide", path: "/api/", key: ["header:X-API-Key", "ip"], ipLimit: 300, algorithm: "token-bucket", limit: 100, refill: 10, window: "1s" },
+      ]),
+    }).rateLimits.policies;
+    expect(policies.map((p) => p.methods)).toEqual([["GET", "HEAD"], ["POST"], null, null]);
+    expect(policies[2]!.ipCap).toEqual({ name: "key:ip", algorithm: "token-bucket", limit: 100, windowSeconds: 1, refill: 10 });
+    expect(policies[3]!.ipCap).toEqual({ name: "wide:ip", algorithm: "token-bucket", limit: 300, windowSeconds: 1, refill: 30 });
+  });
+
+  it("matches globs and prefixes with and without the trailing slash", () => {
+    const [glob, prefix] = parseConfig({
+      ...base,
+      RATE_LIMITS: JSON.stringify([
+        { name: "search", path: "/search/*", limit: 1, window: "1m" },
+        { name: "api", path: "/api/", limit: 1, window: "1m" },
+      ]),
+    }).rateLimits.policies;
+    for (const path of ["/search", "/search/q", "/search/q/r"]) expect(glob!.matches(path)).toBe(true);
+    for (const path of ["/searchx", "/", "/other/search"]) expect(glob!.matches(path)).toBe(false);
+    expect(prefix!.matches("/api")).toBe(true);
+    expect(prefix!.matches("/ap")).toBe(false);
   });
 
   it.each([
@@ -166,6 +200,8 @@ describe("RATE_LIMITS", () => {
     ['[{"name":"a","path":"/","limit":1,"window":"1m","refill":2}]', "token-bucket"],
     ['[{"name":"a","path":"/","limit":1,"window":"1m","key":["cookie:x"]}]', "key part"],
     ['[{"name":"a","path":"/","limit":1,"window":"1m","key":[]}]', "at least one part"],
+    ['[{"name":"a","path":"/","limit":1,"window":"1m","ipLimit":5}]', '"ipLimit" applies to policies keyed by a header only'],
+    ['[{"name":"a","path":"/","limit":1,"window":"1m","key":["header:K"],"ipLimit":0}]', '"ipLimit" must be a whole number above zero'],
     ['[{"name":"a","path":"/","limit":1,"window":"1m"},{"name":"a","path":"/x","limit":1,"window":"1m"}]', 'two policies are named "a"'],
     ['{"name":"a"}', "JSON list"],
   ])("refuses %s", (value, problem) => {

@@ -116,3 +116,16 @@ export async function clearFaults(): Promise<void> {
   await bridge.fault({ mode: "none" });
   await neonHttp.fault({ mode: "none" });
 }
+
+/** Runs `run` and answers the log lines the gateway wrote meanwhile (every level). */
+export async function logsOf(run: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = [];
+  const original = { log: console.log, warn: console.warn, error: console.error };
+  for (const level of ["log", "warn", "error"] as const) console[level] = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+  try {
+    await run();
+  } finally {
+    Object.assign(console, original);
+  }
+  return lines;
+}

@@ -227,3 +227,33 @@ describe("whitelist and blacklist from secrets", () => {
     expect((await gw.request("/", { ip: "2001:db8:beef::1" })).status).toBe(200);
   });
 });
+
+describe("IPv6 clients (AXES_IPV6_PREFIX)", () => {
+  const net = () => `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}`;
+
+  it("counts a /64 as one client by default, and IPv4 per address", async () => {
+    const gw = gatewayWith({ AXES_LOCKOUT_PARAMETERS: '["ip_address"]', AXES_FAILURE_LIMIT: "2" });
+    const a = net();
+    expect((await gw.request("/api/login/", jsonLogin("v6-a", "x", `${a}::1`))).status).toBe(401);
+    expect((await gw.request("/api/login/", jsonLogin("v6-b", "x", `${a}:ffff:ffff:ffff:fffe`))).status).toBe(429);
+    await origin.resetStats();
+    expect((await gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, `${a}:1234::9`))).status).toBe(429);
+    expect((await origin.stats()).requests).toBe(0);
+    expect((await gw.request("/api/login/", jsonLogin("v6-c", "x", `${net()}::1`))).status).toBe(401); // another /64
+    const [x, y] = [nextIp(), nextIp()];
+    expect((await gw.request("/api/login/", jsonLogin("v4-a", "x", x))).status).toBe(401);
+    expect((await gw.request("/api/login/", jsonLogin("v4-b", "x", y))).status).toBe(401); // IPv4 neighbours stay apart
+  });
+
+  it("groups by the configured prefix: /48 shares, /128 is per address", async () => {
+    const wide = gatewayWith({ AXES_LOCKOUT_PARAMETERS: '["ip_address"]', AXES_FAILURE_LIMIT: "2", AXES_IPV6_PREFIX: "48" });
+    const site = net().split(":").slice(0, 3).join(":");
+    expect((await wide.request("/api/login/", jsonLogin("w-a", "x", `${site}:1::1`))).status).toBe(401);
+    expect((await wide.request("/api/login/", jsonLogin("w-b", "x", `${site}:2::1`))).status).toBe(429);
+    const exact = gatewayWith({ AXES_LOCKOUT_PARAMETERS: '["ip_address"]', AXES_FAILURE_LIMIT: "2", AXES_IPV6_PREFIX: "128" });
+    const a = net();
+    expect((await exact.request("/api/login/", jsonLogin("e-a", "x", `${a}::1`))).status).toBe(401);
+    expect((await exact.request("/api/login/", jsonLogin("e-b", "x", `${a}::2`))).status).toBe(401);
+    expect((await exact.request("/api/login/", jsonLogin("e-c", "x", `${a}::1`))).status).toBe(429);
+  });
+});

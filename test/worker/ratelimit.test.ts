@@ -99,6 +99,53 @@ describe("keys and matching", () => {
     expect((await gw.request("/", { ip: nextIp() })).status).toBe(200);
   });
 
+  it("caps each client IP of a header-keyed policy, so invented header values buy no budget", async () => {
+    const gw = gatewayWith(policies({ name: "key", path: "/", algorithm: "fixed-window", limit: 2, window: "1m", key: ["header:X-API-Key"] }));
+    const ip = nextIp();
+    const invented = (n: number) => ({ ip, headers: { "x-api-key": `random-${n}-${crypto.randomUUID()}` } });
+    expect([(await gw.request("/", invented(1))).status, (await gw.request("/", invented(2))).status]).toEqual([200, 200]);
+    const third = await gw.request("/", invented(3));
+    expect(third.status).toBe(429); // a fresh key from the same IP: the IP's cap (default: limit) is spent
+    expect(await third.json()).toMatchObject({ policy: "key" });
+    expect((await gw.request("/", { ip })).status).toBe(429); // no header at all: the same IP
+    expect((await gw.request("/", { ip: nextIp(), headers: { "x-api-key": "other" } })).status).toBe(200); // another IP
+  });
+
+  it("lets ipLimit raise the cap above one key's budget", async () => {
+    const gw = gatewayWith(policies({ name: "nat", path: "/", algorithm: "fixed-window", limit: 2, ipLimit: 3, window: "1m", key: ["header:X-API-Key"] }));
+    const ip = nextIp();
+    const key = (value: string) => ({ ip, headers: { "x-api-key": value } });
+    expect(await statusesOf(gw, "/", 2, () => key("a"))).toEqual([200, 200]);
+    expect(await statusesOf(gw, "/", 1, () => key("a"))).toEqual([429]); // the key's own limit
+    expect(await statusesOf(gw, "/", 1, () => key("b"))).toEqual([429]); // 3 requests from this IP already
+    expect(await statusesOf(gw, "/", 1, () => ({ ip: nextIp(), headers: { "x-api-key": "b" } }))).toEqual([200]);
+  });
+
+  it("counts HEAD under a GET policy", async () => {
+    const gw = gatewayWith(policies({ name: "reads", path: "/", methods: ["GET"], algorithm: "fixed-window", limit: 2, window: "1m" }));
+    const ip = nextIp();
+    expect(await statusesOf(gw, "/", 1, () => ({ ip, method: "HEAD" }))).toEqual([200]);
+    expect(await statusesOf(gw, "/", 1, () => ({ ip, method: "GET" }))).toEqual([200]);
+    expect(await statusesOf(gw, "/", 1, () => ({ ip, method: "HEAD" }))).toEqual([429]);
+    expect(await statusesOf(gw, "/", 1, () => ({ ip, method: "GET" }))).toEqual([429]);
+  });
+
+  it("matches a glob and a prefix with and without the trailing slash", async () => {
+    const gw = gatewayWith(
+      policies(
+        { name: "search", path: "/search/*", algorithm: "fixed-window", limit: 3, window: "1m" },
+        { name: "api", path: "/API/", algorithm: "fixed-window", limit: 1, window: "1m" },
+      ),
+    );
+    const ip = nextIp();
+    for (const path of ["/search/", "/search", "/Search/q"]) {
+      expect((await gw.request(path, { ip })).headers.get("ratelimit-policy"), path).toBe('"search";q=3;w=60');
+    }
+    expect((await gw.request("/search/", { ip })).status).toBe(429);
+    expect((await gw.request("/api", { ip })).headers.get("ratelimit-policy")).toBe('"api";q=1;w=60');
+    expect((await gw.request("/api/", { ip })).status).toBe(429);
+  });
+
   it("applies the first policy that matches method and path, and globs", async () => {
     const gw = gatewayWith(
       policies(

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { AddressList, parseAddress } from "../../src/client/address";
+import { AddressList, groupedAddress, parseAddress } from "../../src/client/address";
 import { lockoutKeysFor, normaliseUsername } from "../../src/lockout/keys";
+import { cookieSpellings, parseCookieLikeDjango } from "../../src/http/cookies";
+import { hashSessionId } from "../../src/sessions/keys";
 import { canonicalPath } from "../../src/login/routes";
 
 describe("addresses", () => {
@@ -22,6 +24,15 @@ describe("addresses", () => {
     expect(has("192.0.2.8")).toBe(false);
     expect(has("198.51.100.99")).toBe(true);
     expect(has("::ffff:10.1.1.1")).toBe(true);
+  });
+
+  it("groups IPv6 addresses by their network, and leaves IPv4 alone", () => {
+    expect(groupedAddress(parseAddress("2001:DB8:1:2:3:4:5:6")!, 64)).toBe("2001:db8:1:2::/64");
+    expect(groupedAddress(parseAddress("2001:db8:1:2:3:4:5:6")!, 48)).toBe("2001:db8:1::/48");
+    expect(groupedAddress(parseAddress("2001:db8:1:2ff:3:4:5:6")!, 56)).toBe("2001:db8:1:200::/56");
+    expect(groupedAddress(parseAddress("2001:db8::6")!, 128)).toBe("2001:db8::6");
+    expect(groupedAddress(parseAddress("::ffff:192.0.2.1")!, 64)).toBe("192.0.2.1");
+    expect(groupedAddress(parseAddress("192.0.2.1")!, 64)).toBe("192.0.2.1");
   });
 
   it("rejects bad rules", () => {
@@ -49,21 +60,27 @@ describe("usernames and keys", () => {
   const client = (username: string) => ({ address: parseAddress("192.0.2.1")!, username, userAgent: "ua" });
 
   it("builds one key per counter", async () => {
-    expect(await lockoutKeysFor("p", [["ip_address"], ["username"]], client("a&b"))).toEqual([
+    expect(await lockoutKeysFor("p", [["ip_address"], ["username"]], client("a&b"), 64)).toEqual([
       "p:lockout:ip_address=192.0.2.1",
       "p:lockout:username=a%26b",
     ]);
-    expect(await lockoutKeysFor("p", [["ip_address", "username"]], client("a"))).toEqual(["p:lockout:ip_address=192.0.2.1&username=a"]);
+    expect(await lockoutKeysFor("p", [["ip_address", "username"]], client("a"), 64)).toEqual(["p:lockout:ip_address=192.0.2.1&username=a"]);
   });
 
   it("binds an empty username's counter to the client's IP", async () => {
-    expect(await lockoutKeysFor("p", [["username"]], client(""))).toEqual(["p:lockout:ip_address=192.0.2.1&username="]);
+    expect(await lockoutKeysFor("p", [["username"]], client(""), 64)).toEqual(["p:lockout:ip_address=192.0.2.1&username="]);
+  });
+
+  it("keys an IPv6 client by its network", async () => {
+    const v6 = { address: parseAddress("2001:db8:1:2::77")!, username: "a", userAgent: "ua" };
+    expect(await lockoutKeysFor("p", [["ip_address", "username"]], v6, 64)).toEqual(["p:lockout:ip_address=2001:db8:1:2::/64&username=a"]);
+    expect(await lockoutKeysFor("p", [["ip_address"]], v6, 128)).toEqual(["p:lockout:ip_address=2001:db8:1:2::77"]);
   });
 
   it("digests very long usernames and user agents", async () => {
-    const [key] = await lockoutKeysFor("p", [["username"]], client("x".repeat(1000)));
+    const [key] = await lockoutKeysFor("p", [["username"]], client("x".repeat(1000)), 64);
     expect(key).toMatch(/^p:lockout:username=sha256\.[0-9a-f]{32}$/);
-    const [ua] = await lockoutKeysFor("p", [["user_agent"]], client("a"));
+    const [ua] = await lockoutKeysFor("p", [["user_agent"]], client("a"), 64);
     expect(ua).toMatch(/^p:lockout:user_agent=[0-9a-f]{32}$/);
   });
 });
@@ -77,7 +94,39 @@ describe("login paths", () => {
     ["/accounts/%2E%2E/accounts/login", "/accounts/login"],
     ["/accounts\\login", "/accounts/login"],
     ["/%zz/", "/%zz"],
+    ["/%5F_gateway/%zz/health", "/__gateway/%zz/health"],
+    ["/%5f%5FGateway/%2e%2E/x", "/x"],
   ])("canonicalises %s to %s", (input, output) => {
     expect(canonicalPath(input)).toBe(output);
+  });
+});
+
+describe("cookies as Django's parse_cookie reads them", () => {
+  // Expected values printed by Python 3 running Django's parse_cookie (http.cookies._unquote, str.strip).
+  it.each([
+    ["a=1; b=2; a=3", [["a", "3"], ["b", "2"]]],
+    ['sessionid="\\\\abc"', [["sessionid", "\\abc"]]],
+    ['sessionid="\\141bc\\"x\\\\"', [["sessionid", 'abc"x\\']]],
+    ["\u000bsessionid\f=\u001cabc\u001f\u00a0", [["sessionid", "abc"]]],
+    ["x; =y; sessionid=\u0085a b\u3000", [["", "y"], ["sessionid", "a b"]]],
+    ['k="\\400\\377"', [["k", "400\u00ff"]]],
+    ['q="a\\\nb"', [["q", "a\\\nb"]]],
+    ['e=""; f="', [["e", ""], ["f", '"']]],
+    [' sp = "v" ;', [["sp", "v"]]],
+  ])("reads %j", (header, expected) => {
+    expect([...parseCookieLikeDjango(header)]).toEqual(expected);
+  });
+
+  it("hashes every percent-encoded spelling of a session id as the id", async () => {
+    expect(await hashSessionId("%61b%63")).toBe(await hashSessionId("abc"));
+    expect(await hashSessionId("s%3Aabc.sig")).toBe(await hashSessionId("s:abc.sig"));
+    expect(await hashSessionId("abc")).not.toBe(await hashSessionId("abd"));
+  });
+
+  it("finds every spelling of a cookie and keeps the rest", () => {
+    expect(cookieSpellings("a=1;sessionid=x ; b=2; sessionid=y", "sessionid")).toEqual({ values: ["x", "y"], ambiguous: 0, rest: "a=1; b=2" });
+    expect(cookieSpellings('sessionid="x"; \u001csessionid=y; sessionid\u00a0=z; sessionids=w', "sessionid")).toEqual({ values: [], ambiguous: 3, rest: "sessionids=w" });
+    expect(cookieSpellings("sessionid=x", "sessionid")).toEqual({ values: ["x"], ambiguous: 0, rest: null });
+    expect(cookieSpellings("sessionid=x, sessionid=y; sessionid=a b; sessionid=s%3Aabc.sig+/=", "sessionid")).toEqual({ values: ["s%3Aabc.sig+/="], ambiguous: 2, rest: null });
   });
 });

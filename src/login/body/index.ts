@@ -153,7 +153,7 @@ export const bodyCredentials = (body: LoginBody): Credentials =>
 export async function readLoginBody(request: Request, accepted: readonly BodyKind[], field: string, maxBytes: number): Promise<LoginBody> {
   const bytes = await readCapped(request, maxBytes);
   if (bytes === "too-large") return { ok: false, status: 413, message: `a login request body may be at most ${maxBytes} bytes` };
-  if (bytes === "aborted") return { ok: false, status: 400, message: "the client stopped sending the body", aborted: true };
+  if (bytes === "aborted") return { ok: false, status: 400, message: "the request body was not received in full", aborted: true };
   if (bytes.byteLength === 0) return { ok: true, username: null, encode: () => ({ bytes: null, contentType: null }) };
   try {
     return parse(bytes, request.headers, accepted, field);
