@@ -36,6 +36,8 @@ export interface GatewayConfig {
   readonly login: {
     readonly routes: readonly LoginRoute[];
     readonly maxBodyBytes: number;
+    /** How long an attempt is held while other attempts of its client are in flight (LOGIN_INFLIGHT_WAIT). @default 3 */
+    readonly inFlightWaitSeconds: number;
   };
   readonly failMode: FailModes;
   readonly rateLimits: RateLimitSettings;
@@ -98,6 +100,18 @@ function parseOrigin(env: RawEnv): OriginSettings {
     throw new ConfigError("ORIGIN_TIMEOUT", (error as Error).message, "30s");
   }
   return Object.freeze({ url, timeoutMs, forwardedFor: readChoice(env, "FORWARDED_FOR", ["append", "replace"] as const, "append") });
+}
+
+/** `LOGIN_INFLIGHT_WAIT`: a held attempt longer than this gets "try again" (503, Retry-After: 1); at most 30 s. */
+function parseInFlightWait(env: RawEnv): number {
+  let seconds: number;
+  try {
+    seconds = parseDurationSeconds(readText(env, "LOGIN_INFLIGHT_WAIT") ?? "3s");
+  } catch (error) {
+    throw new ConfigError("LOGIN_INFLIGHT_WAIT", (error as Error).message, "3s");
+  }
+  if (seconds > 30) throw new ConfigError("LOGIN_INFLIGHT_WAIT", "must be at most 30s (the client is waiting)", "3s");
+  return seconds;
 }
 
 function parseAddressList(env: RawEnv, name: string): AddressList {
@@ -182,6 +196,7 @@ export function parseConfig(env: RawEnv): GatewayConfig {
     login: Object.freeze({
       routes: parseLoginRoutes(env, usernameField),
       maxBodyBytes: readInteger(env, "LOGIN_MAX_BODY_BYTES", 65_536, { min: 1024, max: 10_485_760, example: "65536" }),
+      inFlightWaitSeconds: parseInFlightWait(env),
     }),
     failMode: parseFailModes(env),
     rateLimits: Object.freeze({ policies: parseRateLimits(env), headers: parseHeaderStyle(env) }),
