@@ -121,7 +121,7 @@ async function main(): Promise<number> {
       scenarios,
       primers: login.primers,
       lockCacheRefresh,
-      targets: judgeTargets(summaries, login.primers),
+      targets: judgeTargets(summaries, login.primers, OPTIONS.sliceSeconds),
       failover,
       bundles,
       cpuNote: RUNTIME_CPU_NOTE,
