@@ -78,6 +78,12 @@ const KNOWN_LOCKS_MAX = 10_000;
 const REFRESH_GRACE_MS = 1000;
 /** Refused attempts of one lock are written at most this often per isolate. */
 const REFUSED_WRITE_INTERVAL_MS = 1000;
+/**
+ * Counters one background write touches at most. A locked address rotating usernames would otherwise
+ * make one write as long as its flood; beyond this, only counters already in the batch (the lock's
+ * own among them) are counted.
+ */
+const REFUSED_BATCH_KEYS_MAX = 1000;
 /** A held attempt asks again after 25 ms, then doubling up to 400 ms (with jitter, so a held burst spreads out). */
 const HOLD_FIRST_MS = 25;
 const HOLD_MAX_MS = 400;
@@ -222,7 +228,10 @@ export class LockoutPolicy {
       batch = { attempts: new Map() };
       this.refused.set(lockKey, batch);
     }
-    for (const key of keys) batch.attempts.set(key, (batch.attempts.get(key) ?? 0) + 1);
+    for (const key of keys) {
+      const attempts = batch.attempts.get(key);
+      if (attempts !== undefined || batch.attempts.size < REFUSED_BATCH_KEYS_MAX || key === lockKey) batch.attempts.set(key, (attempts ?? 0) + 1);
+    }
     if (!scheduled) background(this.writeRefused(lockKey, batch, rule));
   }
 

@@ -82,6 +82,19 @@ for (const { name, make } of stores) {
       expect(await store.reserve([k], { ...permanent, countWhileLocked: false }, id())).toMatchObject({ kind: "locked", lockMsLeft: null });
     });
 
+    it("gives a permanent lock counted again after a cool-off was configured that cool-off, in every store", async () => {
+      const { store, key } = setup();
+      const k = key("username=converted");
+      const permanent = { ...rule, ttlSeconds: null, limit: 1 };
+      const r = id();
+      await store.reserve([k], permanent, r);
+      await store.confirmFailure([k], r, permanent);
+      const counted = await store.reserve([k], { ...permanent, ttlSeconds: 60 }, id());
+      expect(counted).toMatchObject({ kind: "locked", failures: 2 });
+      expect(counted.kind === "locked" && counted.lockMsLeft).toBeGreaterThan(55_000);
+      expect(counted.kind === "locked" && counted.lockMsLeft).toBeLessThanOrEqual(60_000);
+    });
+
     it("locks on the highest counter of several keys and reports each count", async () => {
       const { store, key } = setup();
       const [ip, user] = [key("ip_address=192.0.2.3"), key("username=bob")];
