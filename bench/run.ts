@@ -121,7 +121,7 @@ async function main(): Promise<number> {
       scenarios,
       primers: login.primers,
       lockCacheRefresh,
-      targets: judgeTargets(summaries, login.primers, OPTIONS.sliceSeconds),
+      targets: judgeTargets(summaries, login.primers),
       failover,
       bundles,
       cpuNote: RUNTIME_CPU_NOTE,

@@ -23,11 +23,12 @@ const perRequest = (value: number) => value.toFixed(3);
 
 /**
  * Refusals answered from the lock cache are written in the background, at most once a second per lock
- * and isolate: per (f) slice of `sliceSeconds`, at most one write per started second plus the trailing one.
+ * and isolate: per (f) slice, one write when it starts, then at most one per second of the span its
+ * requests were answered over (the trailing one included).
  */
-const floodWritesBound = (f: Summary, sliceSeconds: number) => f.p50ByRoundMs.length * (Math.ceil(sliceSeconds) + 1);
+const floodWritesBound = (f: Summary) => f.sliceSpansSeconds.reduce((total, span) => total + Math.ceil(span) + 1, 0);
 
-export function judgeTargets(summaries: ReadonlyMap<ScenarioId, Summary>, primers: readonly Primer[], sliceSeconds: number): TargetResult[] {
+export function judgeTargets(summaries: ReadonlyMap<ScenarioId, Summary>, primers: readonly Primer[]): TargetResult[] {
   const get = (id: ScenarioId) => summaries.get(id)!;
   const [b, c, d, e, f, g] = (["b-plain", "c", "d", "e", "f", "g"] as const).map(get) as [Summary, Summary, Summary, Summary, Summary, Summary];
   const primerTrips = primers.reduce((total, primer) => total + primer.storeRoundTrips, 0);
@@ -48,9 +49,9 @@ export function judgeTargets(summaries: ReadonlyMap<ScenarioId, Summary>, primer
       kind: "round-trips",
       text: "(f) a locked-out flood costs 0 store round trips on the request's path after its first request; its refusals are counted by background writes, at most 1 per second",
       measured:
-        `${f.storeRoundTrips} background writes for ${f.sent} flood requests (at most ${floodWritesBound(f, sliceSeconds)} allowed; ` +
+        `${f.storeRoundTrips} background writes for ${f.sent} flood requests (at most ${floodWritesBound(f)} allowed; ` +
         `their ${primers.length} first requests: ${primerTrips})`,
-      pass: f.storeRoundTrips <= floodWritesBound(f, sliceSeconds),
+      pass: f.storeRoundTrips <= floodWritesBound(f),
     },
     {
       kind: "round-trips",
