@@ -23,10 +23,11 @@ const perRequest = (value: number) => value.toFixed(3);
 
 /**
  * Refusals answered from the lock cache are written in the background, at most once a second per lock
- * and isolate: per (f) slice, one write when it starts, then at most one per second of the span its
- * requests were answered over (the trailing one included).
+ * and isolate: per (f) slice, one write at its first refusal, then one at least a second after the
+ * previous while refusals keep coming, the last up to a second after the last refusal. Over a span of
+ * S seconds that is at most floor(S + 1) + 1 writes.
  */
-const floodWritesBound = (f: Summary) => f.sliceSpansSeconds.reduce((total, span) => total + Math.ceil(span) + 1, 0);
+const floodWritesBound = (f: Summary) => f.sliceSpansSeconds.reduce((total, span) => total + Math.floor(span) + 2, 0);
 
 export function judgeTargets(summaries: ReadonlyMap<ScenarioId, Summary>, primers: readonly Primer[]): TargetResult[] {
   const get = (id: ScenarioId) => summaries.get(id)!;
