@@ -20,6 +20,12 @@ export interface MeasureOptions {
 
 /** Time for in-flight requests and their background work to reach the stores before counting. */
 const SETTLE_MS = 250;
+/**
+ * After a locked-out flood: the isolate writes the refusals it answered from its lock cache at most
+ * once a second, so the last write can trail the flood by a second. Waiting for it keeps it out of
+ * the next slice's count.
+ */
+const FLOOD_SETTLE_MS = 2000;
 
 interface Counters {
   readonly store: StoreCounts;
@@ -47,7 +53,7 @@ function difference(before: Counters, after: Counters) {
 async function storeTripsOf(stack: Stack, action: () => Promise<void>): Promise<number> {
   const before = await readCounters(stack, undefined);
   await action();
-  await sleep(SETTLE_MS);
+  await sleep(FLOOD_SETTLE_MS);
   return difference(before, await readCounters(stack, undefined)).store.requests;
 }
 
@@ -80,11 +86,11 @@ async function prime(stack: Stack, primers: Primer[]): Promise<void> {
   primers.push({ storeRoundTrips });
 }
 
-async function measureSlice(stack: Stack, worker: Worker | null, plan: RequestPlan, round: number, slice: SliceOptions): Promise<Sample> {
+async function measureSlice(stack: Stack, worker: Worker | null, plan: RequestPlan, round: number, slice: SliceOptions, settleMs = SETTLE_MS): Promise<Sample> {
   const group = worker?.processGroup;
   const before = await readCounters(stack, group);
   const load = await runSlice(worker?.url ?? stack.originUrl, plan, slice);
-  await sleep(SETTLE_MS);
+  await sleep(settleMs);
   const { store, sql, cpu } = difference(before, await readCounters(stack, group));
   return { round, load, store, sql, cpu: worker ? cpu : null };
 }
@@ -98,7 +104,8 @@ export interface GroupResult {
 /**
  * Warms every scenario up, then runs `rounds` rounds of one slice each, rotating the order per round.
  * (f) slices are primed with one request and kept shorter than LOCKOUT_CACHE_SECONDS, so the flood
- * after its first request is what they measure.
+ * after its first request is what they measure: no store call on a request's path, only the
+ * background writes that count the refusals.
  */
 export async function runGroup(stack: Stack, scenarios: readonly Scenario[], options: MeasureOptions, log: (line: string) => void): Promise<GroupResult> {
   const samples = new Map<ScenarioId, Sample[]>(scenarios.map((s) => [s.id, []]));
@@ -106,14 +113,15 @@ export async function runGroup(stack: Stack, scenarios: readonly Scenario[], opt
   const warmupPrimers: Primer[] = [];
   for (const scenario of scenarios) {
     if (scenario.id === "f") await prime(stack, warmupPrimers);
-    await measureSlice(stack, scenario.worker(stack), scenario.plan(stack), -1, { connections: options.connections, seconds: options.warmupSeconds });
+    const settleMs = scenario.id === "f" ? FLOOD_SETTLE_MS : SETTLE_MS;
+    await measureSlice(stack, scenario.worker(stack), scenario.plan(stack), -1, { connections: options.connections, seconds: options.warmupSeconds }, settleMs);
   }
   for (let round = 0; round < options.rounds; round++) {
     const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
     for (const scenario of order) {
       if (scenario.id === "f") await prime(stack, primers);
       const slice = { connections: options.connections, seconds: options.sliceSeconds };
-      const sample = await measureSlice(stack, scenario.worker(stack), scenario.plan(stack), round, slice);
+      const sample = await measureSlice(stack, scenario.worker(stack), scenario.plan(stack), round, slice, scenario.id === "f" ? FLOOD_SETTLE_MS : SETTLE_MS);
       samples.get(scenario.id)!.push(sample);
     }
     log(`  round ${round + 1}/${options.rounds}: ${order.map((s) => s.id).join(" ")}`);
@@ -132,6 +140,6 @@ export interface LockCacheRefresh {
 export async function measureLockCacheRefresh(stack: Stack, connections: number): Promise<LockCacheRefresh> {
   const seconds = GATEWAY_SETTINGS.lockoutCacheSeconds + 2;
   await prime(stack, []);
-  const sample = await measureSlice(stack, stack.gateway, failedLoginPlan(stack.runId, LOCKED_IP), 0, { connections, seconds });
+  const sample = await measureSlice(stack, stack.gateway, failedLoginPlan(stack.runId, LOCKED_IP), 0, { connections, seconds }, FLOOD_SETTLE_MS);
   return { seconds, connections, requests: sample.load.sent, storeRoundTrips: sample.store.requests };
 }

@@ -158,12 +158,14 @@ function lockCacheLines(report: BenchReport): string[] {
   const lines = [
     "",
     `(f) slices are ${report.options.sliceSeconds} s, shorter than LOCKOUT_CACHE_SECONDS=${GATEWAY_SETTINGS.lockoutCacheSeconds}; each starts with one request ` +
-      `from the locked client (${report.primers.length} such first requests, ${primerTrips} store round trips between them: 1 when the isolate's cached lock had expired).`,
+      `from the locked client (${report.primers.length} such first requests, ${primerTrips} store round trips between them: 1 when the isolate's cached lock had expired, ` +
+      `plus the background write that counts a refusal answered from the cache).`,
   ];
   if (refresh) {
     lines.push(
       `A flood that outlasts the cache (${refresh.seconds} s, ${refresh.connections} connections, ${refresh.requests} requests) cost ${refresh.storeRoundTrips} ` +
-        `store round trips: the isolate asks the store again when its cached copy of the lock expires (one request asks; the others in flight keep the cached answer).`,
+        `store round trips, background writes included: the refusals are counted at most once a second, and each write refreshes the cached lock, ` +
+        `so no request of the flood waits for the store.`,
     );
   }
   return lines;

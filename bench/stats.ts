@@ -44,6 +44,8 @@ export interface Summary {
   readonly cpuMsPerRequest: CpuMs | null;
   /** p50 of each round, to show how much the rounds agree. */
   readonly p50ByRoundMs: number[];
+  /** Per slice: its duration plus its slowest answer, the longest span its requests were answered over. */
+  readonly sliceSpansSeconds: number[];
 }
 
 const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
@@ -90,6 +92,7 @@ export function summarize(samples: readonly Sample[], isExpected: (status: numbe
       cpu.length === 0 || cpu.some((value) => value === null) || sent === 0
         ? null
         : { runtime: sum(cpu.map((c) => c!.runtime)) / sent, tooling: sum(cpu.map((c) => c!.tooling)) / sent },
+    sliceSpansSeconds: samples.map((sample) => sample.load.durationSeconds + sample.load.latenciesMs.reduce((slowest, ms) => Math.max(slowest, ms), 0) / 1000),
     p50ByRoundMs: rounds.map((round) =>
       percentile(samples.filter((sample) => sample.round === round).flatMap((sample) => sample.load.latenciesMs).sort((a, b) => a - b), 0.5),
     ),

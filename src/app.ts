@@ -28,6 +28,9 @@ import { NO_SESSION, SessionRegistry } from "./sessions";
 import { type Stores, createStores } from "./store";
 import { StoreError } from "./store/contract";
 
+/** How long a login reservation outlives ORIGIN_TIMEOUT: reading the body, the store calls, clock skew. */
+const RESERVATION_MARGIN_SECONDS = 5;
+
 /** Hands background work to the Worker's `waitUntil`; outside a Worker (app.request in tests) it just runs. */
 function waitUntil(c: Context, promise: Promise<unknown>): void {
   let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined;
@@ -66,6 +69,9 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     whitelist: config.whitelist,
     keyPrefix: config.keyPrefix,
     lockCacheSeconds: config.lockCacheSeconds,
+    inFlightWaitSeconds: config.login.inFlightWaitSeconds,
+    // An unsettled reservation (the isolate vanished) outlives the origin's timeout by a margin, no more.
+    reservationSeconds: config.origin.timeoutMs / 1000 + RESERVATION_MARGIN_SECONDS,
   });
   const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis);
   const sessions = new SessionRegistry(config.sessions, stores.sessions);
@@ -92,6 +98,7 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
       };
       waitUntil(c, sendLockoutWebhook(config.lockoutWebhook, notice));
     },
+    background: (work) => waitUntil(c, work),
   });
 
   // Client-sent X-Request-Id is not trusted for log correlation; Cloudflare's ray id is, when present.

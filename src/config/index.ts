@@ -39,6 +39,8 @@ export interface GatewayConfig {
     /** Canonical path prefixes where `Authorization: Basic` is a login attempt (BASIC_AUTH_PATHS). */
     readonly basicAuthPaths: readonly string[];
     readonly maxBodyBytes: number;
+    /** How long an attempt is held while other attempts of its client are in flight (LOGIN_INFLIGHT_WAIT). @default 3 */
+    readonly inFlightWaitSeconds: number;
   };
   readonly failMode: FailModes;
   readonly rateLimits: RateLimitSettings;
@@ -113,6 +115,18 @@ function parseOrigin(env: RawEnv): OriginSettings {
     secretHeader: secretHeader.toLowerCase(),
     secret,
   });
+}
+
+/** `LOGIN_INFLIGHT_WAIT`: a held attempt longer than this gets "try again" (503, Retry-After: 1); at most 30 s. */
+function parseInFlightWait(env: RawEnv): number {
+  let seconds: number;
+  try {
+    seconds = parseDurationSeconds(readText(env, "LOGIN_INFLIGHT_WAIT") ?? "3s");
+  } catch (error) {
+    throw new ConfigError("LOGIN_INFLIGHT_WAIT", (error as Error).message, "3s");
+  }
+  if (seconds > 30) throw new ConfigError("LOGIN_INFLIGHT_WAIT", "must be at most 30s (the client is waiting)", "3s");
+  return seconds;
 }
 
 function parseAddressList(env: RawEnv, name: string): AddressList {
@@ -198,6 +212,7 @@ export function parseConfig(env: RawEnv): GatewayConfig {
       routes: parseLoginRoutes(env, usernameField),
       basicAuthPaths: parseBasicAuthPaths(env),
       maxBodyBytes: readInteger(env, "LOGIN_MAX_BODY_BYTES", 65_536, { min: 1024, max: 10_485_760, example: "65536" }),
+      inFlightWaitSeconds: parseInFlightWait(env),
     }),
     failMode: parseFailModes(env),
     rateLimits: Object.freeze({ policies: parseRateLimits(env), headers: parseHeaderStyle(env) }),

@@ -13,6 +13,7 @@ export interface DecisionSink {
 const DECISIONS = new Set([
   "lockout",
   "lockout_refused",
+  "login_busy",
   "blacklisted",
   "rate_limited",
   "rate_limit_shadow",

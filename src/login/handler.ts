@@ -6,9 +6,9 @@
 import type { ClientAddress } from "../client/address";
 import type { GatewayConfig } from "../config";
 import { gatewayErrorResponse } from "../http/errors";
-import { logEvent, maskUsername } from "../http/log";
+import { type LogFields, logEvent, maskUsername } from "../http/log";
 import { normaliseUsername } from "../lockout/keys";
-import type { Admission, LockoutPolicy, Verdict } from "../lockout/policy";
+import type { Admission, Background, LockoutPolicy, Verdict } from "../lockout/policy";
 import { lockoutResponse } from "../lockout/response";
 import { forwardToOrigin } from "../proxy";
 import { StoreError } from "../store/contract";
@@ -34,6 +34,17 @@ export interface LoginHooks {
   readonly failedElsewhere?: (username: string, client: ClientAddress) => Promise<void>;
   /** On each new lockout; must not delay the response (use waitUntil). */
   readonly lockedOut?: (notice: { username: string; client: ClientAddress; failures: number; retryAfterSeconds: number | null }) => void;
+  /** Work that outlives the response (`ctx.waitUntil`): counting attempts refused from the lock cache. */
+  readonly background?: Background;
+}
+
+/**
+ * Other attempts of this client were still in flight for all of LOGIN_INFLIGHT_WAIT: not a lockout and
+ * not counted, so a short "try again" rather than AXES_HTTP_RESPONSE_CODE.
+ */
+function tryAgainShortly(request: Request, who: LogFields, admission: Extract<Admission, { kind: "busy" }>): Response {
+  logEvent("login_busy", { ...who, failures: admission.failures, in_flight: admission.inFlight, waited_ms: admission.waitedMs }, "warn");
+  return gatewayErrorResponse(request, 503, "Service Unavailable", "other login attempts for this account or address are still being checked; please try again", { "retry-after": "1" });
 }
 
 function storeDown(config: GatewayConfig, attempt: LoginAttempt, error: StoreError, stage: "admit"): void {
@@ -65,7 +76,7 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
 
   let admission: Admission;
   try {
-    admission = await policy.admit({ address: client, username, userAgent: request.headers.get("user-agent") ?? "" }, request.method);
+    admission = await policy.admit({ address: client, username, userAgent: request.headers.get("user-agent") ?? "" }, request.method, hooks.background);
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     storeDown(config, attempt, error, "admit");
@@ -78,6 +89,7 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
     logEvent("lockout_refused", { ...who, failures: admission.failures, retry_after: admission.retryAfterSeconds });
     return lockoutResponse(request, config.lockout, { reason: "locked", ...admission });
   }
+  if (admission.kind === "busy") return tryAgainShortly(request, who, admission);
 
   const response = await forwardToOrigin(request, config.origin, client, read.forward(forwarded));
   const { outcome, note, named } = loginOutcome(route, response, {
@@ -95,11 +107,11 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
     verdict = await policy.settle(admission, outcome, request.method);
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
-    // The reservation stays counted as a failure: the safe side when the store cannot be told otherwise.
+    // The reservation keeps its slot until it expires (ORIGIN_TIMEOUT plus a margin); a failure that could not be recorded is logged here.
     logEvent("settle_failed", { request_id: requestId, store: error.store, reason: error.reason, path: route.path, outcome }, "error");
-    verdict = { kind: "pass" };
+    verdict = { kind: "pass", failures: null };
   }
-  if (admission.kind === "admitted") logEvent("login_attempt", { ...who, outcome, failures: outcome === "failure" ? admission.failures : null });
+  if (admission.kind === "admitted") logEvent("login_attempt", { ...who, outcome, failures: verdict.failures });
   if (verdict.kind === "locked-out") {
     await response.body?.cancel();
     logEvent("lockout", { ...who, failures: verdict.failures, retry_after: verdict.retryAfterSeconds }, "warn");

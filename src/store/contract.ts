@@ -1,31 +1,72 @@
 /**
- * The small contract between the lockout policy and wherever counters live (Upstash, memory, and
- * later Postgres). Every operation is atomic in its store: one Lua script, one SQL statement, or one
- * synchronous step in memory. Nothing here reads and then writes from TypeScript.
+ * The small contract between the lockout policy and wherever counters live (Upstash, Postgres,
+ * memory, and the failover store over the first two). A counter holds confirmed failures only; the
+ * attempts still waiting for the origin are reservations kept beside it, each with a short expiry.
+ * Every operation is atomic in its store: one Lua script, one SQL statement, or one synchronous step
+ * in memory. Nothing here reads and then writes from TypeScript.
  */
 
 /** How a reservation treats the counters it touches. */
 export interface CounterRule {
   /** A counter at or above this is locked. */
   readonly limit: number;
-  /** Expiry of a counter, refreshed by every counted attempt; null = never expires. */
+  /** Expiry of a counter, refreshed by every counted failure; null = never expires. */
   readonly ttlSeconds: number | null;
-  /** False: report counts but never lock. */
+  /** False: report counts but never lock (and never hold an attempt). */
   readonly lockOutAtFailure: boolean;
   /** Count an attempt refused for being locked (and so restart its cool-off). */
   readonly countWhileLocked: boolean;
+  /**
+   * How long a reservation stands when nobody settles it (the client or the isolate vanished): the
+   * origin's timeout plus a margin, not the cool-off.
+   */
+  readonly reservationMs: number;
 }
 
-/** The store's answer to a reservation. */
-export interface Reservation {
-  /** The client was already locked: the attempt must not reach the origin. */
-  readonly locked: boolean;
-  /** Highest counter value after this call (includes this attempt when it was counted). */
+/**
+ * The store's answer to a reservation, as facts:
+ * - `locked`: confirmed failures reached the limit; the attempt must not reach the origin (and was
+ *   counted when `countWhileLocked`);
+ * - `busy`: confirmed failures are below the limit, but with the attempts still in flight they would
+ *   not be; nothing was written, the caller may ask again once those settle;
+ * - `reserved`: the attempt holds an in-flight slot on every counter until it is settled or expires.
+ */
+export type Reservation =
+  | {
+      readonly kind: "locked";
+      /** Highest confirmed failure count after this call. */
+      readonly failures: number;
+      /** Milliseconds until the lock lifts, measured by the store; null = only an admin lifts it. */
+      readonly lockMsLeft: number | null;
+      /** Each counter's confirmed failures after this call, in the order of the keys given. */
+      readonly counts: readonly number[];
+    }
+  | { readonly kind: "busy"; readonly failures: number; readonly inFlight: number }
+  | { readonly kind: "reserved"; readonly failures: number; readonly counts: readonly number[] };
+
+/** Confirmed failures after a settled attempt was counted. */
+export interface FailureCount {
+  /** Highest counter value after this call. */
   readonly failures: number;
-  /** Seconds until the lock lifts; null when it never lifts by itself or nothing is locked. */
-  readonly retryAfterSeconds: number | null;
-  /** Each counter's value after this call, in the order of the keys given. */
+  /** Each counter's value, in the order of the keys given. */
   readonly counts: readonly number[];
+}
+
+/** Attempts this isolate refused from its lock cache, counted later in one write. */
+export interface RefusedAttempts {
+  /** The counter whose lock refused them: they are counted only while it is still locked. */
+  readonly lockKey: string;
+  /** Attempts per counter of the refused clients (the lock's own counter included). */
+  readonly attempts: ReadonlyMap<string, number>;
+}
+
+/** Whether a lock still stands after refused attempts were counted against it. */
+export interface LockState {
+  readonly locked: boolean;
+  /** The lock's counter after this call. */
+  readonly failures: number;
+  /** Milliseconds until the lock lifts; null = never by itself (or not locked). */
+  readonly lockMsLeft: number | null;
 }
 
 /** A fixed window's count after a hit. */
@@ -48,14 +89,25 @@ export interface CounterStore {
   /** Short name for logs and health output. */
   readonly kind: string;
   /**
-   * In one atomic step: if any counter is at the limit, answer locked (counting the attempt when
-   * `countWhileLocked`); otherwise add one to every counter and answer the highest value. The added
-   * one is a reservation: it stands as the failure unless `release` takes it back.
+   * In one atomic step: drops expired reservations; if any counter's confirmed failures reach the
+   * limit, answers `locked` (counting the attempt when `countWhileLocked`); if failures plus attempts
+   * in flight reach it on any counter, answers `busy` and writes nothing; otherwise records
+   * `reservationId` as in flight on every counter, expiring after `rule.reservationMs`.
    */
-  reserve(keys: readonly string[], rule: CounterRule): Promise<Reservation>;
-  /** Takes back one reserved attempt from each counter (it was not a failure). Never goes below zero. */
-  release(keys: readonly string[]): Promise<void>;
-  /** Deletes the counters. */
+  reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation>;
+  /** The reserved attempt failed: ends the reservation and adds one confirmed failure to each counter (restarting its expiry). */
+  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount>;
+  /**
+   * The reserved attempt was not a failure: ends the reservation; with `clearCounters` (a success
+   * under AXES_RESET_ON_SUCCESS) also deletes the confirmed failures. Other reservations stay.
+   */
+  release(keys: readonly string[], reservationId: string, clearCounters: boolean): Promise<void>;
+  /**
+   * Counts attempts refused from an isolate's lock cache, only while `lockKey` is still locked,
+   * restarting the expiry of every counter it adds to.
+   */
+  countRefused(refused: RefusedAttempts, rule: CounterRule): Promise<LockState>;
+  /** Deletes the counters and their reservations (an admin reset). */
   reset(keys: readonly string[]): Promise<void>;
   /**
    * Raises counters to at least the given values and expiries (never lowers them): how a lockout

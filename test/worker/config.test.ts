@@ -38,6 +38,7 @@ describe("configuration", () => {
       breaker: { failures: 2, cooldownMs: 10_000 },
     });
     expect(config.failMode).toEqual({ login: "closed", other: "open" });
+    expect(config.login.inFlightWaitSeconds).toBe(3);
     expect(config.keyPrefix).toBe("axes");
     expect(Object.isFrozen(config) && Object.isFrozen(config.lockout)).toBe(true);
   });
@@ -74,6 +75,8 @@ describe("configuration", () => {
     ["LOGIN_ROUTES", '[{"path":"/x/","sucess":[200]}]', 'unknown key "sucess"'],
     ["ORIGIN_URL", "ftp://origin", "http(s) URL"],
     ["ORIGIN_TIMEOUT", "30", "no unit"],
+    ["LOGIN_INFLIGHT_WAIT", "3", "no unit"],
+    ["LOGIN_INFLIGHT_WAIT", "1m", "at most 30s"],
     ["FORWARDED_FOR", "prepend", "one of append, replace"],
     ["FAIL_MODE", "maybe", "login=open|closed"],
     ["FAIL_MODE", "login=closed,api=open", "login=open|closed"],

@@ -55,7 +55,7 @@ describe("Upstash fails mid-attack: Postgres keeps protecting, no lockout lost",
     expect((await bridge.stats()).requests).toBeGreaterThanOrEqual(2); // copy-back + reservation
     await bridge.resetStats();
     await attack(gw, "breaker3", nextIp(), 1);
-    expect((await bridge.stats()).requests).toBe(1); // closed again: one round trip
+    expect((await bridge.stats()).requests).toBe(2); // closed again: the reservation and the confirmed failure
   });
 
   it("treats a gateway whose Upstash does not listen at all like one that went down", async () => {

@@ -12,18 +12,45 @@ function setup(env: Record<string, string> = {}, lockCacheSeconds = 0) {
   let now = 1_000_000;
   const store = new MemoryStore(() => now);
   const whitelist = new AddressList(["203.0.113.0/24"]);
-  const policy = new LockoutPolicy({ settings: parseLockoutSettings(env), store, whitelist, keyPrefix: "p", lockCacheSeconds, now: () => now });
+  // Pauses (a held attempt's, the background writes' spacing) wait for the driven clock to pass them.
+  const timers: { at: number; resolve: () => void }[] = [];
+  const sleep = (ms: number) => new Promise<void>((resolve) => timers.push({ at: now + ms, resolve }));
+  const fire = () => {
+    for (const timer of [...timers]) {
+      if (timer.at <= now) timers.splice(timers.indexOf(timer), 1), timer.resolve();
+    }
+  };
+  const advance = (seconds: number) => {
+    now += seconds * 1000;
+    fire();
+  };
+  /** Runs `work` to its end, moving the clock to each pause it waits for. */
+  async function drive<T>(work: Promise<T>): Promise<T> {
+    let done = false;
+    work.then(() => (done = true), () => (done = true));
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (done) return work;
+      if (timers.length > 0) now = Math.max(now, Math.min(...timers.map((t) => t.at)));
+      fire();
+    }
+  }
+  const policy = new LockoutPolicy({ settings: parseLockoutSettings(env), store, whitelist, keyPrefix: "p", lockCacheSeconds, now: () => now, sleep });
   const client = (ip: string, username = "alice") => ({ address: parseAddress(ip)!, username, userAgent: "" });
+  /** Work handed to waitUntil; `background()` runs it to the end, as the Worker would after the response. */
+  const pending: Promise<unknown>[] = [];
+  const background = () => drive(Promise.all(pending.splice(0)));
   /** One attempt with the origin's outcome; answers what the client sees. */
   async function attempt(ip: string, outcome: "success" | "failure" | "unknown", username?: string, method = "POST") {
-    const admission = await policy.admit(client(ip, username), method);
+    const admission = await policy.admit(client(ip, username), method, (work) => pending.push(work));
     if (admission.kind === "locked") return { refused: true, retryAfter: admission.retryAfterSeconds, failures: admission.failures };
+    if (admission.kind === "busy") return { refused: true, retryAfter: null, failures: admission.failures, busy: true };
     const verdict = await policy.settle(admission, outcome, method);
     return verdict.kind === "locked-out"
       ? { refused: true, retryAfter: verdict.retryAfterSeconds, failures: verdict.failures }
-      : { refused: false, retryAfter: null, failures: admission.kind === "admitted" ? admission.failures : 0 };
+      : { refused: false, retryAfter: null, failures: verdict.failures ?? (admission.kind === "admitted" ? admission.failures : 0) };
   }
-  return { attempt, policy, store, advance: (seconds: number) => (now += seconds * 1000) };
+  return { attempt, policy, store, client, background, drive, advance, now: () => now };
 }
 
 describe("lockout policy (memory store, driven clock)", () => {
@@ -107,19 +134,28 @@ describe("lockout policy (memory store, driven clock)", () => {
     expect(await attempt("192.0.2.1", "success")).toMatchObject({ refused: true, retryAfter: null });
   });
 
-  it("answers a known lock from the isolate for LOCKOUT_CACHE_SECONDS without asking the store", async () => {
-    const { attempt, store, advance, policy } = setup({ AXES_FAILURE_LIMIT: "1", AXES_COOLOFF_TIME: "1h" }, 5);
+  it("answers a known lock from the isolate without a store call on the path, and counts it in the background", async () => {
+    const { attempt, store, advance, policy, background } = setup({ AXES_FAILURE_LIMIT: "1", AXES_COOLOFF_TIME: "1h" }, 5);
     let calls = 0;
+    let writes = 0;
     const reserve = store.reserve.bind(store);
     store.reserve = (...args) => ((calls += 1), reserve(...args));
+    const countRefused = store.countRefused.bind(store);
+    store.countRefused = (...args) => ((writes += 1), countRefused(...args));
     expect(await attempt("192.0.2.1", "failure")).toMatchObject({ refused: true, retryAfter: 3600 });
     expect(calls).toBe(1);
     advance(2);
     expect(await attempt("192.0.2.1", "failure", "someone-else")).toMatchObject({ refused: true, retryAfter: 3598 });
-    expect(calls).toBe(1); // the IP's lock was known: no store call
+    expect(calls).toBe(1); // the IP's lock was known: no store call on the request's path
+    await background();
+    expect(writes).toBe(1); // counted after the response, restarting the cool-off
     advance(4);
-    expect(await attempt("192.0.2.1", "failure")).toMatchObject({ refused: true });
-    expect(calls).toBe(2); // the cache lasts 5 s, then the store is asked (and restarts the cool-off)
+    expect(await attempt("192.0.2.1", "failure")).toMatchObject({ refused: true, retryAfter: 3600 - 4 });
+    expect(calls).toBe(1); // the background write refreshed the cached lock
+    await background();
+    advance(6); // nobody tried for longer than the cache: the store is asked (and restarts the cool-off)
+    expect(await attempt("192.0.2.1", "failure")).toMatchObject({ refused: true, retryAfter: 3600 });
+    expect(calls).toBe(2);
     policy.forgetLocks(await policy.keysFor({ address: parseAddress("192.0.2.1")!, username: "alice", userAgent: "" }));
     await attempt("192.0.2.1", "failure");
     expect(calls).toBe(3);
@@ -135,5 +171,106 @@ describe("lockout policy (memory store, driven clock)", () => {
     const flood = await Promise.all(Array.from({ length: 10 }, () => attempt("192.0.2.1", "failure")));
     expect(flood.every((r) => r.refused)).toBe(true);
     expect(calls).toBe(2);
+  });
+});
+
+describe("cached refusals keep axes' semantics (default LOCKOUT_CACHE_SECONDS)", () => {
+  const axes = { AXES_FAILURE_LIMIT: "3", AXES_COOLOFF_TIME: "3s", AXES_LOCKOUT_PARAMETERS: '["ip_address"]' };
+
+  it("refuses at t=4.8 s a client locked at t=0 that tried again at t=2.4 s: the cool-off restarted", async () => {
+    const { attempt, advance, background } = setup(axes, 5);
+    for (let i = 0; i < 2; i++) await attempt("192.0.2.1", "failure");
+    expect(await attempt("192.0.2.1", "failure")).toMatchObject({ refused: true, retryAfter: 3 }); // t=0: locked
+    advance(2.4);
+    expect(await attempt("192.0.2.1", "failure")).toMatchObject({ refused: true, retryAfter: 1 }); // from the cache
+    await background(); // counted: the lock now ends at t=5.4
+    advance(2.4);
+    expect(await attempt("192.0.2.1", "success")).toMatchObject({ refused: true, retryAfter: 1 }); // t=4.8: still locked
+    await background(); // counted again: the lock now ends at t=7.8
+    advance(2.9);
+    expect(await attempt("192.0.2.1", "success")).toMatchObject({ refused: true }); // t=7.7
+    await background(); // and again: t=10.7
+    advance(3.1);
+    expect(await attempt("192.0.2.1", "success")).toMatchObject({ refused: false }); // t=10.8: the cool-off has passed
+  });
+
+  it("lets the client in when the store's lock ends, never later, when attempts during a lockout do not restart it", async () => {
+    const { attempt, advance, background, store } = setup({ ...axes, AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT: "false" }, 5);
+    let writes = 0;
+    const countRefused = store.countRefused.bind(store);
+    store.countRefused = (...args) => ((writes += 1), countRefused(...args));
+    for (let i = 0; i < 3; i++) await attempt("192.0.2.1", "failure");
+    advance(2.4);
+    expect(await attempt("192.0.2.1", "failure")).toMatchObject({ refused: true, retryAfter: 1 });
+    await background();
+    expect(writes).toBe(0); // not counted, as axes does with this setting
+    advance(0.601);
+    expect(await attempt("192.0.2.1", "success")).toMatchObject({ refused: false }); // t=3.001: the lock ended at t=3
+  });
+
+  it("writes a flood's refusals at most once per lock per second, and counts every one", async () => {
+    const { attempt, advance, background, store, client, policy } = setup({ ...axes, AXES_COOLOFF_TIME: "1h" }, 5);
+    let writes = 0;
+    const countRefused = store.countRefused.bind(store);
+    store.countRefused = (...args) => ((writes += 1), countRefused(...args));
+    for (let i = 0; i < 3; i++) await attempt("192.0.2.1", "failure");
+    for (let i = 0; i < 100; i++) await attempt("192.0.2.1", "failure");
+    advance(0.5);
+    for (let i = 0; i < 50; i++) await attempt("192.0.2.1", "failure");
+    expect(writes).toBe(1); // the first refusal's write; the rest wait for the next second
+    await background();
+    expect(writes).toBe(2);
+    policy.forgetLocks(await policy.keysFor(client("192.0.2.1")));
+    expect(await attempt("192.0.2.1", "failure")).toMatchObject({ refused: true, failures: 3 + 150 + 1 });
+  });
+});
+
+describe("attempts in flight are not failures", () => {
+  const limit2 = { AXES_FAILURE_LIMIT: "2", AXES_COOLOFF_TIME: "1h", AXES_LOCKOUT_PARAMETERS: '["ip_address"]' };
+
+  it("holds an attempt while the slots are taken by attempts in flight, then lets it through when they succeed", async () => {
+    const { policy, client, drive, store } = setup(limit2);
+    const [a, b] = [await policy.admit(client("192.0.2.1"), "POST"), await policy.admit(client("192.0.2.1"), "POST")];
+    expect([a.kind, b.kind]).toEqual(["admitted", "admitted"]);
+    const held = policy.admit(client("192.0.2.1"), "POST");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await policy.settle(a, "success", "POST");
+    const c = await drive(held);
+    expect(c).toMatchObject({ kind: "admitted", failures: 0 });
+    await policy.settle(b, "success", "POST");
+    await policy.settle(c, "success", "POST");
+    expect(await store.list("p:", 10)).toEqual([]); // nothing counted
+  });
+
+  it("decides a held attempt on confirmed failures: refused once the attempts in flight failed", async () => {
+    const { policy, client, drive } = setup(limit2);
+    const [a, b] = [await policy.admit(client("192.0.2.1"), "POST"), await policy.admit(client("192.0.2.1"), "POST")];
+    const held = policy.admit(client("192.0.2.1"), "POST");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(await policy.settle(a, "failure", "POST")).toEqual({ kind: "pass", failures: 1 });
+    expect(await policy.settle(b, "failure", "POST")).toEqual({ kind: "locked-out", failures: 2, retryAfterSeconds: 3600 });
+    expect(await drive(held)).toMatchObject({ kind: "locked", failures: 3 }); // refused, and counted as axes does
+  });
+
+  it("answers busy when the wait runs out, without counting or remembering a lock", async () => {
+    const { policy, client, drive, now, store } = setup(limit2, 5);
+    const [a, b] = [await policy.admit(client("192.0.2.1"), "POST"), await policy.admit(client("192.0.2.1"), "POST")];
+    const started = now();
+    const busy = await drive(policy.admit(client("192.0.2.1"), "POST"));
+    expect(busy).toMatchObject({ kind: "busy", failures: 0, inFlight: 2 });
+    expect(now() - started).toBeGreaterThan(2500);
+    expect(now() - started).toBeLessThanOrEqual(3000); // LOGIN_INFLIGHT_WAIT's default
+    expect(await store.list("p:", 10)).toEqual([]);
+    await policy.settle(a, "unknown", "POST");
+    expect(await policy.admit(client("192.0.2.1"), "POST")).toMatchObject({ kind: "admitted" });
+    await policy.settle(b, "unknown", "POST");
+  });
+
+  it("drops the slot of a client that vanished after the reservation's lifetime, not after the cool-off", async () => {
+    const { policy, client, drive, advance } = setup({ ...limit2, AXES_FAILURE_LIMIT: "1" });
+    await policy.admit(client("192.0.2.1"), "POST"); // never settled
+    expect(await drive(policy.admit(client("192.0.2.1"), "POST"))).toMatchObject({ kind: "busy" });
+    advance(35);
+    expect(await policy.admit(client("192.0.2.1"), "POST")).toMatchObject({ kind: "admitted" });
   });
 });

@@ -5,54 +5,14 @@ import { runMaintenance } from "../../src/maintenance";
 import { PostgresStore, createSqlClient } from "../../src/store/postgres";
 import { neonHttp, postgres, uniquePrefix } from "./helpers";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const rule = { limit: 3, ttlSeconds: 60, lockOutAtFailure: true, countWhileLocked: true };
+const rule = { limit: 3, ttlSeconds: 60, lockOutAtFailure: true, countWhileLocked: true, reservationMs: 30_000 };
 let store: PostgresStore;
 
 beforeAll(() => {
   store = new PostgresStore(createSqlClient({ url: postgres.DATABASE_URL!, timeoutMs: 2000, httpEndpoint: postgres.NEON_HTTP_ENDPOINT! }), 2000);
 });
 
-describe("Postgres counter store", () => {
-  it("reserves, locks at the limit, and reports the cool-off", async () => {
-    const key = `${uniquePrefix()}:lockout:ip_address=192.0.2.1`;
-    expect(await store.reserve([key], rule)).toMatchObject({ locked: false, failures: 1, counts: [1] });
-    await store.reserve([key], rule);
-    expect(await store.reserve([key], rule)).toMatchObject({ locked: false, failures: 3 });
-    expect(await store.reserve([key], rule)).toMatchObject({ locked: true, failures: 4, retryAfterSeconds: 60 });
-    const quiet = await store.reserve([key], { ...rule, countWhileLocked: false });
-    expect(quiet).toMatchObject({ locked: true, failures: 4 });
-    expect(quiet.retryAfterSeconds).toBeGreaterThan(55);
-  });
-
-  it("lets exactly the limit through a burst of 100 concurrent reservations", async () => {
-    const key = `${uniquePrefix()}:lockout:username=burst`;
-    const results = await Promise.all(Array.from({ length: 100 }, () => store.reserve([key], { ...rule, countWhileLocked: false })));
-    expect(results.filter((r) => !r.locked)).toHaveLength(3);
-  });
-
-  it("releases and resets, never below zero", async () => {
-    const key = `${uniquePrefix()}:lockout:u`;
-    await store.reserve([key], rule);
-    await store.reserve([key], rule);
-    await store.release([key]);
-    expect(await store.reserve([key], rule)).toMatchObject({ failures: 2 });
-    await store.release([key]);
-    await store.release([key]);
-    await store.release([key]);
-    expect(await store.reserve([key], rule)).toMatchObject({ failures: 1 });
-    await store.reset([key]);
-    expect(await store.reserve([key], rule)).toMatchObject({ failures: 1 });
-  });
-
-  it("restarts an expired counter", async () => {
-    const key = `${uniquePrefix()}:lockout:e`;
-    await store.reserve([key], { ...rule, ttlSeconds: 1 });
-    await store.reserve([key], { ...rule, ttlSeconds: 1 });
-    await sleep(1100);
-    expect(await store.reserve([key], { ...rule, ttlSeconds: 1 })).toMatchObject({ failures: 1 });
-  });
-
+describe("Postgres counter store (the shared contract runs in counter-contract.test.ts)", () => {
   it("merges by raising counts and expiries, never lowering them", async () => {
     const prefix = uniquePrefix();
     const [a, b] = [`${prefix}:lockout:a`, `${prefix}:lockout:b`];
@@ -65,9 +25,12 @@ describe("Postgres counter store", () => {
     expect(mine[b]).toMatchObject({ count: 2, expiresAtMs: null });
   });
 
-  it("costs one SQL round trip per reservation", async () => {
+  it("costs one SQL round trip per reservation, and one per settled failure", async () => {
     await neonHttp.resetStats();
-    await store.reserve([`${uniquePrefix()}:x`, `${uniquePrefix()}:y`], rule);
+    await store.reserve([`${uniquePrefix()}:x`, `${uniquePrefix()}:y`], rule, crypto.randomUUID());
+    expect(await neonHttp.stats()).toEqual({ requests: 1, statements: 1 });
+    await neonHttp.resetStats();
+    await store.confirmFailure([`${uniquePrefix()}:x`], crypto.randomUUID(), rule);
     expect(await neonHttp.stats()).toEqual({ requests: 1, statements: 1 });
   });
 

@@ -9,7 +9,7 @@
  * caller, whose FAIL_MODE decides.
  */
 import { logEvent } from "../../http/log";
-import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, StoreError, type WindowCount } from "../contract";
+import { type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, StoreError, type WindowCount } from "../contract";
 import type { PostgresStore } from "../postgres";
 import type { CircuitBreaker } from "./breaker";
 import { Failover } from "./runner";
@@ -63,18 +63,40 @@ export class FailoverStore implements CounterStore {
     return this.failover.run(operation, onPrimary, onFallback);
   }
 
-  reserve(keys: readonly string[], rule: CounterRule): Promise<Reservation> {
-    return this.withFailover("reserve", () => this.primary.reserve(keys, rule), () => this.fallback.reserve(keys, rule));
+  reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation> {
+    return this.withFailover("reserve", () => this.primary.reserve(keys, rule, reservationId), () => this.fallback.reserve(keys, rule, reservationId));
   }
 
-  release(keys: readonly string[]): Promise<void> {
-    return this.withFailover("release", () => this.primary.release(keys), () => this.fallback.release(keys));
+  /** A failure reserved in one store and confirmed in the other is still counted; its reservation then expires by itself. */
+  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
+    return this.withFailover(
+      "confirm_failure",
+      () => this.primary.confirmFailure(keys, reservationId, rule),
+      () => this.fallback.confirmFailure(keys, reservationId, rule),
+    );
   }
 
-  async reset(keys: readonly string[]): Promise<void> {
+  /** Clearing counters (reset on success) goes to both stores, like `reset`, so the Postgres copy of a lock goes too. */
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean): Promise<void> {
+    if (!clearCounters) {
+      return this.withFailover("release", () => this.primary.release(keys, reservationId, false), () => this.fallback.release(keys, reservationId, false));
+    }
+    await this.onBoth("release", (store) => store.release(keys, reservationId, true));
+  }
+
+  countRefused(refused: RefusedAttempts, rule: CounterRule): Promise<LockState> {
+    return this.withFailover("count_refused", () => this.primary.countRefused(refused, rule), () => this.fallback.countRefused(refused, rule));
+  }
+
+  reset(keys: readonly string[]): Promise<void> {
+    return this.onBoth("reset", (store) => store.reset(keys));
+  }
+
+  /** Runs a deletion on the primary (through the breaker) and on Postgres; fails only when both fail. */
+  private async onBoth(operation: string, call: (store: CounterStore) => Promise<void>): Promise<void> {
     const [primary, fallback] = await Promise.allSettled([
-      this.withFailover("reset", () => this.primary.reset(keys), () => Promise.resolve()),
-      this.fallback.reset(keys),
+      this.withFailover(operation, () => call(this.primary), () => Promise.resolve()),
+      call(this.fallback),
     ]);
     if (primary.status === "rejected" && fallback.status === "rejected") throw fallback.reason;
   }

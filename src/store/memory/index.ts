@@ -3,7 +3,7 @@
  * warning about LocMemCache, it is refused when ENVIRONMENT=production: each Worker isolate would
  * count on its own, so an attacker spread over isolates would get many times the limit.
  */
-import type { CounterRule, CounterSnapshot, CounterStore, Reservation, WindowCount } from "../contract";
+import type { CounterRule, CounterSnapshot, CounterStore, FailureCount, LockState, RefusedAttempts, Reservation, WindowCount } from "../contract";
 
 interface Counter {
   count: number;
@@ -15,6 +15,8 @@ interface Counter {
 export class MemoryStore implements CounterStore {
   readonly kind = "memory";
   private readonly counters = new Map<string, Counter>();
+  /** Reservations in flight per counter key: reservation id -> expiry (epoch ms). */
+  private readonly inFlight = new Map<string, Map<string, number>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -27,45 +29,76 @@ export class MemoryStore implements CounterStore {
     return counter;
   }
 
-  async reserve(keys: readonly string[], rule: CounterRule): Promise<Reservation> {
-    const before = keys.map((key) => this.live(key)?.count ?? 0);
-    const current = Math.max(0, ...before);
-    const locked = rule.lockOutAtFailure && current >= rule.limit;
-    if (locked && !rule.countWhileLocked) {
-      let retryAt = 0;
-      for (const key of keys) {
-        const counter = this.live(key);
-        if (counter && counter.count >= rule.limit) {
-          if (counter.expiresAt === null) return { locked, failures: current, retryAfterSeconds: null, counts: before };
-          retryAt = Math.max(retryAt, counter.expiresAt);
-        }
-      }
-      const retryAfterSeconds = Math.max(1, Math.ceil((retryAt - this.now()) / 1000));
-      return { locked, failures: current, retryAfterSeconds, counts: before };
-    }
-    const expiresAt = rule.ttlSeconds === null ? null : this.now() + rule.ttlSeconds * 1000;
-    const counts = keys.map((key) => {
-      const counter = this.live(key) ?? { count: 0, expiresAt };
-      counter.count += 1;
-      counter.expiresAt = expiresAt;
-      this.counters.set(key, counter);
-      return counter.count;
-    });
-    const retryAfterSeconds = locked && rule.ttlSeconds !== null ? Math.ceil(rule.ttlSeconds) : null;
-    return { locked, failures: Math.max(...counts), retryAfterSeconds, counts };
+  /** Live reservations of a key, after dropping the expired ones. */
+  private flying(key: string): Map<string, number> {
+    const reservations = this.inFlight.get(key) ?? new Map<string, number>();
+    for (const [id, expiresAt] of reservations) if (expiresAt <= this.now()) reservations.delete(id);
+    if (reservations.size === 0) this.inFlight.delete(key);
+    return reservations;
   }
 
-  async release(keys: readonly string[]): Promise<void> {
+  private addFailures(key: string, attempts: number, rule: CounterRule): number {
+    const expiresAt = rule.ttlSeconds === null ? null : this.now() + rule.ttlSeconds * 1000;
+    const counter = this.live(key) ?? { count: 0, expiresAt };
+    counter.count += attempts;
+    counter.expiresAt = expiresAt;
+    this.counters.set(key, counter);
+    return counter.count;
+  }
+
+  /** Milliseconds until every counter of `keys` at the limit has expired; null when one never does. */
+  private lockMsLeft(keys: readonly string[], limit: number): number | null {
+    let endsAt = this.now();
     for (const key of keys) {
       const counter = this.live(key);
-      if (!counter) continue;
-      if (counter.count <= 1) this.counters.delete(key);
-      else counter.count -= 1;
+      if (!counter || counter.count < limit) continue;
+      if (counter.expiresAt === null) return null;
+      endsAt = Math.max(endsAt, counter.expiresAt);
     }
+    return endsAt - this.now();
+  }
+
+  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation> {
+    const before = keys.map((key) => this.live(key)?.count ?? 0);
+    const flying = keys.map((key) => this.flying(key).size);
+    const current = Math.max(0, ...before);
+    if (rule.lockOutAtFailure && current >= rule.limit) {
+      if (!rule.countWhileLocked) return { kind: "locked", failures: current, lockMsLeft: this.lockMsLeft(keys, rule.limit), counts: before };
+      const counts = keys.map((key) => this.addFailures(key, 1, rule));
+      return { kind: "locked", failures: Math.max(...counts), lockMsLeft: this.lockMsLeft(keys, rule.limit), counts };
+    }
+    if (rule.lockOutAtFailure && keys.some((_, i) => before[i]! + flying[i]! >= rule.limit)) {
+      return { kind: "busy", failures: current, inFlight: Math.max(0, ...flying) };
+    }
+    for (const key of keys) this.inFlight.set(key, this.flying(key).set(reservationId, this.now() + rule.reservationMs));
+    return { kind: "reserved", failures: current, counts: before };
+  }
+
+  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
+    for (const key of keys) this.flying(key).delete(reservationId);
+    const counts = keys.map((key) => this.addFailures(key, 1, rule));
+    return { failures: Math.max(0, ...counts), counts };
+  }
+
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean): Promise<void> {
+    for (const key of keys) {
+      this.flying(key).delete(reservationId);
+      if (clearCounters) this.counters.delete(key);
+    }
+  }
+
+  async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule): Promise<LockState> {
+    const lock = this.live(lockKey);
+    if (!lock || lock.count < rule.limit) return { locked: false, failures: lock?.count ?? 0, lockMsLeft: null };
+    for (const [key, n] of attempts) this.addFailures(key, n, rule);
+    return { locked: true, failures: lock.count, lockMsLeft: this.lockMsLeft([lockKey], rule.limit) };
   }
 
   async reset(keys: readonly string[]): Promise<void> {
-    for (const key of keys) this.counters.delete(key);
+    for (const key of keys) {
+      this.counters.delete(key);
+      this.inFlight.delete(key);
+    }
   }
 
   async merge(counters: readonly CounterSnapshot[]): Promise<void> {

@@ -6,9 +6,9 @@
 import { neon, neonConfig, type NeonQueryFunction } from "@neondatabase/serverless";
 import { inArray, lt, sql as raw } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-http";
-import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, type WindowCount, asStoreError } from "../contract";
-import { gatewayCache } from "./schema";
-import { CHANGED_SINCE, CONSUME, LIST, MERGE, RELEASE, RESERVE } from "./statements";
+import { type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError } from "../contract";
+import { gatewayCache, gatewayInflight } from "./schema";
+import { ADMIT, CHANGED_SINCE, CONFIRM_FAILURE, CONSUME, COUNT_REFUSED, LIST, MERGE, RELEASE, RESET } from "./statements";
 
 export type SqlClient = NeonQueryFunction<false, false>;
 
@@ -26,12 +26,14 @@ export function createSqlClient({ url, httpEndpoint }: PostgresStoreOptions): Sq
   return neon(url);
 }
 
-interface ReserveRow {
-  locked: boolean;
-  permanent: boolean;
-  seconds_left: number | null;
+interface AdmitRow {
+  outcome: "locked" | "busy" | "reserved";
+  lock_ms_left: number | null;
+  in_flight: number;
   counts: Record<string, number>;
 }
+
+const ttlOf = (rule: CounterRule): number => rule.ttlSeconds ?? 0;
 
 /** A CounterStore on the `gateway_cache` table. */
 export class PostgresStore implements CounterStore {
@@ -50,25 +52,35 @@ export class PostgresStore implements CounterStore {
     return asStoreError("postgres", /password authentication|authentication failed|28P01|28000/i, call);
   }
 
-  async reserve(keys: readonly string[], rule: CounterRule): Promise<Reservation> {
-    const params = [keys, rule.limit, rule.ttlSeconds ?? 0, rule.lockOutAtFailure, rule.countWhileLocked];
-    const rows = (await this.run(() => this.sql.query(RESERVE, params, this.options()))) as ReserveRow[];
-    const row = rows[0]!;
+  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation> {
+    const params = [keys, rule.limit, ttlOf(rule), rule.lockOutAtFailure, rule.countWhileLocked, reservationId, rule.reservationMs];
+    const row = ((await this.run(() => this.sql.query(ADMIT, params, this.options()))) as AdmitRow[])[0]!;
     const counts = keys.map((key) => row.counts[key] ?? 0);
-    const retryAfterSeconds = !row.locked || row.permanent
-      ? null
-      : rule.countWhileLocked && rule.ttlSeconds !== null
-        ? Math.ceil(rule.ttlSeconds)
-        : Math.max(1, Math.ceil(row.seconds_left ?? 0));
-    return { locked: row.locked, failures: Math.max(0, ...counts), retryAfterSeconds, counts };
+    const failures = Math.max(0, ...counts);
+    if (row.outcome === "locked") return { kind: "locked", failures, lockMsLeft: row.lock_ms_left, counts };
+    if (row.outcome === "busy") return { kind: "busy", failures, inFlight: row.in_flight };
+    return { kind: "reserved", failures, counts };
   }
 
-  async release(keys: readonly string[]): Promise<void> {
-    await this.run(() => this.sql.query(RELEASE, [keys], this.options()));
+  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
+    const rows = (await this.run(() => this.sql.query(CONFIRM_FAILURE, [keys, reservationId, ttlOf(rule)], this.options()))) as { counts: Record<string, number> }[];
+    const counts = keys.map((key) => rows[0]!.counts[key] ?? 0);
+    return { failures: Math.max(0, ...counts), counts };
+  }
+
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean): Promise<void> {
+    await this.run(() => this.sql.query(RELEASE, [keys, reservationId, clearCounters], this.options()));
+  }
+
+  async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule): Promise<LockState> {
+    const params = [lockKey, rule.limit, ttlOf(rule), [...attempts.keys()], [...attempts.values()]];
+    const rows = (await this.run(() => this.sql.query(COUNT_REFUSED, params, this.options()))) as { locked: boolean; count: number; ms_left: number | null }[];
+    const row = rows[0]!;
+    return { locked: row.locked, failures: row.count, lockMsLeft: row.locked ? row.ms_left : null };
   }
 
   async reset(keys: readonly string[]): Promise<void> {
-    await this.run(() => this.sql.query("DELETE FROM gateway_cache WHERE key = ANY($1::text[])", [keys], this.options()));
+    await this.run(() => this.sql.query(RESET, [keys], this.options()));
   }
 
   async merge(counters: readonly CounterSnapshot[]): Promise<void> {
@@ -113,6 +125,8 @@ export class PostgresStore implements CounterStore {
       total += deleted.length;
       if (deleted.length < batchSize) break;
     }
-    return total;
+    // Reservations live seconds and each admission drops its keys' expired ones; this catches the rest.
+    const ended = await this.run(() => db.delete(gatewayInflight).where(lt(gatewayInflight.expiresAt, raw`now()`)).returning({ key: gatewayInflight.key }));
+    return total + ended.length;
   }
 }

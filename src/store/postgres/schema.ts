@@ -2,7 +2,7 @@
  * The Postgres cache table: Django's `createcachetable` idea, built for counters. One row per
  * counter key, an integer count, an optional text value, and an expiry that the cron sweep uses.
  */
-import { index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 export const gatewayCache = pgTable(
   "gateway_cache",
@@ -16,4 +16,19 @@ export const gatewayCache = pgTable(
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [index("gateway_cache_expires_at_idx").on(table.expiresAt), index("gateway_cache_updated_at_idx").on(table.updatedAt)],
+);
+
+/**
+ * Login attempts in flight: one row per counter key and reservation, until the origin's answer
+ * settles it or it expires (the origin's timeout plus a margin). Confirmed failures stay in
+ * `gateway_cache`; an attempt only waits when failures plus these rows reach the limit.
+ */
+export const gatewayInflight = pgTable(
+  "gateway_inflight",
+  {
+    key: text("key").notNull(),
+    id: text("id").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.key, table.id] }), index("gateway_inflight_expires_at_idx").on(table.expiresAt)],
 );

@@ -1,22 +1,68 @@
 /**
  * The SQL behind the Postgres counter store, in one place. Each operation is one atomic statement
- * (an upsert with `ON CONFLICT DO UPDATE ... RETURNING`). A reservation calls `gateway_reserve`
- * (migrations/0001_reserve_function.sql), which first takes transaction-scoped advisory locks on its
- * keys: a plain statement decides from the snapshot it started with, so two concurrent attempts could
- * both see "2 of 3" and both pass. Still one statement, so one Neon HTTP round trip.
+ * (an upsert with `ON CONFLICT DO UPDATE ... RETURNING`, with data-modifying CTEs where two tables
+ * change together). An admission calls `gateway_admit` (migrations/0003_admit_function.sql), which
+ * first takes transaction-scoped advisory locks on its keys: a plain statement decides from the
+ * snapshot it started with, so two concurrent attempts could both see "2 of 3" and both pass. Still
+ * one statement, so one Neon HTTP round trip.
  */
 
 /**
- * $1 keys, $2 limit, $3 ttl seconds (0 = never expires), $4 lock (bool), $5 count while locked (bool).
- * Counts restart when the row has expired, otherwise add one.
+ * $1 keys, $2 limit, $3 ttl seconds (0 = never expires), $4 lock (bool), $5 count while locked (bool),
+ * $6 reservation id, $7 reservation lifetime in ms.
  */
-export const RESERVE = "SELECT * FROM gateway_reserve($1::text[], $2::integer, $3::float8, $4::boolean, $5::boolean)";
+export const ADMIT = "SELECT * FROM gateway_admit($1::text[], $2::integer, $3::float8, $4::boolean, $5::boolean, $6::text, $7::float8)";
 
-/** $1 keys. Takes back one reserved attempt; a counter at zero expires at once (the sweep deletes it). */
+/** Counting `$n` more failures on a row: restarts an expired one; without a ttl ($3 = 0) a live expiry stays. */
+const countOn = (n: string) => `
+ON CONFLICT (key) DO UPDATE SET
+  count = CASE WHEN c.expires_at IS NOT NULL AND c.expires_at <= now() THEN ${n} ELSE c.count + ${n} END,
+  expires_at = CASE WHEN $3::float8 > 0 THEN excluded.expires_at WHEN c.expires_at <= now() THEN NULL ELSE c.expires_at END,
+  updated_at = now()`;
+
+const expiryFor = "CASE WHEN $3::float8 > 0 THEN now() + make_interval(secs => $3::float8) END";
+
+/** $1 keys, $2 reservation id, $3 ttl seconds (0 = never expires). Ends the reservation and counts the failure. */
+export const CONFIRM_FAILURE = `
+WITH ended AS (DELETE FROM gateway_inflight WHERE key = ANY($1::text[]) AND id = $2),
+counted AS (
+  INSERT INTO gateway_cache AS c (key, count, expires_at, updated_at)
+  SELECT DISTINCT k, 1, ${expiryFor}, now() FROM unnest($1::text[]) AS k
+  ${countOn("1")}
+  RETURNING c.key, c.count)
+SELECT coalesce(json_object_agg(key, count), '{}'::json) AS counts FROM counted`;
+
+/** $1 keys, $2 reservation id, $3 clear the counters (bool). Ends the reservation; other reservations stay. */
 export const RELEASE = `
-UPDATE gateway_cache
-SET count = count - 1, expires_at = CASE WHEN count <= 1 THEN now() ELSE expires_at END, updated_at = now()
-WHERE key = ANY($1::text[]) AND count > 0 AND (expires_at IS NULL OR expires_at > now())`;
+WITH ended AS (DELETE FROM gateway_inflight WHERE key = ANY($1::text[]) AND id = $2)
+DELETE FROM gateway_cache WHERE $3::boolean AND key = ANY($1::text[])`;
+
+/**
+ * $1 the locked key, $2 limit, $3 ttl seconds (0 = never expires), $4 keys, $5 attempts per key.
+ * Counts attempts refused from an isolate's lock cache, only while $1 is still locked.
+ */
+export const COUNT_REFUSED = `
+WITH lock AS (
+  SELECT count, expires_at FROM gateway_cache
+  WHERE key = $1 AND count >= $2 AND (expires_at IS NULL OR expires_at > now())),
+counted AS (
+  INSERT INTO gateway_cache AS c (key, count, expires_at, updated_at)
+  SELECT k, n, ${expiryFor}, now() FROM unnest($4::text[], $5::integer[]) AS t(k, n)
+  WHERE n > 0 AND EXISTS (SELECT 1 FROM lock)
+  ${countOn("excluded.count")}
+  RETURNING c.key, c.count, c.expires_at),
+mine AS (
+  SELECT coalesce((SELECT count FROM counted WHERE key = $1), (SELECT count FROM lock), 0) AS count,
+         CASE WHEN EXISTS (SELECT 1 FROM counted WHERE key = $1) THEN (SELECT expires_at FROM counted WHERE key = $1)
+              ELSE (SELECT expires_at FROM lock) END AS expires_at)
+SELECT EXISTS (SELECT 1 FROM lock) AS locked, m.count,
+       CASE WHEN m.expires_at IS NOT NULL THEN greatest(0, extract(epoch FROM m.expires_at - now()) * 1000)::float8 END AS ms_left
+FROM mine AS m`;
+
+/** $1 keys. Deletes the counters and their reservations (an admin reset). */
+export const RESET = `
+WITH ended AS (DELETE FROM gateway_inflight WHERE key = ANY($1::text[]))
+DELETE FROM gateway_cache WHERE key = ANY($1::text[])`;
 
 /** $1 keys, $2 counts, $3 expiries in epoch ms (null = never). Raises, never lowers. */
 export const MERGE = `

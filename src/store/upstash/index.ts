@@ -5,8 +5,8 @@
  * call is reported as a StoreError: the failover store then runs it on Postgres, or FAIL_MODE decides.
  */
 import { Redis } from "@upstash/redis/cloudflare";
-import { type CounterRule, type CounterSnapshot, type CounterStore, type Reservation, type WindowCount, asStoreError } from "../contract";
-import { CONSUME_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
+import { type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError } from "../contract";
+import { CONFIRM_FAILURE_SCRIPT, CONSUME_SCRIPT, COUNT_REFUSED_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
 
 /** The narrow part of the Redis client this store uses, so tests and wrappers stay honest. */
 export type UpstashClient = Pick<Redis, "createScript" | "del" | "ping">;
@@ -35,18 +35,33 @@ export function createUpstashClient({ url, token, timeoutMs }: UpstashStoreOptio
   });
 }
 
+/**
+ * The sorted set of a counter's reservations in flight. The suffix cannot end a counter key (those
+ * end in an address, a hex digest or a percent-encoded username), and listings skip it by type.
+ */
+const reservationsOf = (key: string): string => `${key}:inflight`;
+
+/** Counter keys followed by their reservation sets, as the scripts take them. */
+const withReservations = (keys: readonly string[]): string[] => [...keys, ...keys.map(reservationsOf)];
+
+const ttlMs = (rule: CounterRule): string => String(rule.ttlSeconds === null ? 0 : Math.ceil(rule.ttlSeconds * 1000));
+
 /** A CounterStore on Upstash Redis. */
 export class UpstashStore implements CounterStore {
   readonly kind = "upstash";
   private readonly reserveScript;
+  private readonly confirmFailureScript;
   private readonly releaseScript;
+  private readonly countRefusedScript;
   private readonly mergeScript;
   private readonly consumeScript;
   private readonly listScript;
 
   constructor(private readonly redis: UpstashClient) {
     this.reserveScript = redis.createScript<number[]>(RESERVE_SCRIPT);
+    this.confirmFailureScript = redis.createScript<number[]>(CONFIRM_FAILURE_SCRIPT);
     this.releaseScript = redis.createScript<number>(RELEASE_SCRIPT);
+    this.countRefusedScript = redis.createScript<[number, number, number]>(COUNT_REFUSED_SCRIPT);
     this.mergeScript = redis.createScript<number>(MERGE_SCRIPT);
     this.consumeScript = redis.createScript<[number, number]>(CONSUME_SCRIPT);
     this.listScript = redis.createScript<(string | number)[]>(LIST_SCRIPT);
@@ -56,28 +71,40 @@ export class UpstashStore implements CounterStore {
     return upstashCall(call);
   }
 
-  async reserve(keys: readonly string[], rule: CounterRule): Promise<Reservation> {
+  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation> {
     const args = [
       String(rule.limit),
-      String(rule.ttlSeconds === null ? 0 : Math.ceil(rule.ttlSeconds * 1000)),
+      ttlMs(rule),
       rule.lockOutAtFailure ? "1" : "0",
       rule.countWhileLocked ? "1" : "0",
+      reservationId,
+      String(Math.ceil(rule.reservationMs)),
     ];
-    const [locked = 0, retryMs = -1, ...counts] = await this.run(() => this.reserveScript.exec([...keys], args));
-    return {
-      locked: locked === 1,
-      failures: Math.max(0, ...counts),
-      retryAfterSeconds: locked === 1 && retryMs >= 0 ? Math.max(1, Math.ceil(retryMs / 1000)) : null,
-      counts,
-    };
+    const [state = 0, leftMs = -1, inFlight = 0, ...counts] = await this.run(() => this.reserveScript.exec(withReservations(keys), args));
+    const failures = Math.max(0, ...counts);
+    if (state === 1) return { kind: "locked", failures, lockMsLeft: leftMs >= 0 ? leftMs : null, counts };
+    if (state === 2) return { kind: "busy", failures, inFlight };
+    return { kind: "reserved", failures, counts };
   }
 
-  async release(keys: readonly string[]): Promise<void> {
-    await this.run(() => this.releaseScript.exec([...keys], []));
+  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
+    const counts = await this.run(() => this.confirmFailureScript.exec(withReservations(keys), [ttlMs(rule), reservationId]));
+    return { failures: Math.max(0, ...counts), counts };
+  }
+
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean): Promise<void> {
+    await this.run(() => this.releaseScript.exec(withReservations(keys), [reservationId, clearCounters ? "1" : "0"]));
+  }
+
+  async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule): Promise<LockState> {
+    const others = [...attempts.keys()].filter((key) => key !== lockKey);
+    const args = [String(rule.limit), ttlMs(rule), String(attempts.get(lockKey) ?? 0), ...others.map((key) => String(attempts.get(key)))];
+    const [locked, failures, leftMs] = await this.run(() => this.countRefusedScript.exec([lockKey, ...others], args));
+    return { locked: locked === 1, failures, lockMsLeft: locked === 1 && leftMs >= 0 ? leftMs : null };
   }
 
   async reset(keys: readonly string[]): Promise<void> {
-    if (keys.length > 0) await this.run(() => this.redis.del(...keys));
+    if (keys.length > 0) await this.run(() => this.redis.del(...withReservations(keys)));
   }
 
   async merge(counters: readonly CounterSnapshot[]): Promise<void> {

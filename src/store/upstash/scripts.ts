@@ -1,50 +1,116 @@
 /**
  * The Lua scripts behind the Upstash counter store. Each runs atomically inside Redis, so a burst of
  * concurrent attempts is serialised there: with a limit of 3, exactly 3 reservations succeed and
- * every later one sees the lock. (django-axes checks and counts in two steps, and lets 15-20 of 100
+ * every later one is held (busy) until they settle, then sees the lock. (django-axes checks and counts in two steps, and lets 15-20 of 100
  * concurrent attempts through: its issue 592.)
  */
 
+/** Redis's clock in epoch ms; reservations expire by it, so every isolate agrees on when. */
+const NOW = `local clock = redis.call("TIME")
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)`;
+
 /**
- * KEYS: counters. ARGV: limit, ttl in ms (0 = never expires), lock (1/0), count while locked (1/0).
- * Returns { locked 1/0, ms until the lock lifts or -1 (none / never), count of each key... }.
+ * KEYS: n counters (confirmed failures), then their n reservation sets (sorted sets: reservation id
+ * scored by its expiry in epoch ms). ARGV: limit, ttl in ms (0 = never expires), lock (1/0), count
+ * while locked (1/0), reservation id, reservation lifetime in ms.
+ * Returns { 0 reserved / 1 locked / 2 busy, ms until the lock lifts or -1 (none / never), most
+ * reservations in flight on one counter, confirmed count of each counter... }.
  */
 export const RESERVE_SCRIPT = `
+local n = #KEYS / 2
 local limit = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
+local lock = ARGV[3] == "1"
+${NOW}
 local counts = {}
-local current = 0
-for i, key in ipairs(KEYS) do
-  counts[i] = tonumber(redis.call("GET", key) or "0") or 0
-  if counts[i] > current then current = counts[i] end
+local top = 0
+for i = 1, n do
+  counts[i] = tonumber(redis.call("GET", KEYS[i]) or "0") or 0
+  if counts[i] > top then top = counts[i] end
 end
-local locked = ARGV[3] == "1" and current >= limit
-if locked and ARGV[4] ~= "1" then
-  local retry = 0
-  for i, key in ipairs(KEYS) do
-    if counts[i] >= limit then
-      local left = redis.call("PTTL", key)
-      if left < 0 then retry = -1 break end
-      if left > retry then retry = left end
+if lock and top >= limit then
+  if ARGV[4] == "1" then
+    for i = 1, n do
+      counts[i] = redis.call("INCR", KEYS[i])
+      if ttl > 0 then redis.call("PEXPIRE", KEYS[i], ttl) end
     end
   end
-  return {1, retry, unpack(counts)}
+  local left = 0
+  for i = 1, n do
+    if counts[i] >= limit then
+      local pttl = redis.call("PTTL", KEYS[i])
+      if pttl < 0 then left = -1 break end
+      if pttl > left then left = pttl end
+    end
+  end
+  return {1, left, 0, unpack(counts)}
 end
-for i, key in ipairs(KEYS) do
-  counts[i] = redis.call("INCR", key)
-  if ttl > 0 then redis.call("PEXPIRE", key, ttl) end
+local busiest = 0
+local busy = false
+for i = 1, n do
+  redis.call("ZREMRANGEBYSCORE", KEYS[n + i], "-inf", now)
+  local flying = redis.call("ZCARD", KEYS[n + i])
+  if flying > busiest then busiest = flying end
+  if lock and counts[i] + flying >= limit then busy = true end
 end
-if locked and ttl > 0 then return {1, ttl, unpack(counts)} end
-return {locked and 1 or 0, -1, unpack(counts)}
+if busy then return {2, -1, busiest, unpack(counts)} end
+local expires = now + tonumber(ARGV[6])
+for i = 1, n do
+  redis.call("ZADD", KEYS[n + i], expires, ARGV[5])
+  local pttl = redis.call("PTTL", KEYS[n + i])
+  if pttl < 0 or now + pttl < expires then redis.call("PEXPIREAT", KEYS[n + i], expires) end
+end
+return {0, -1, busiest + 1, unpack(counts)}
 `.trim();
 
-/** KEYS: counters. Takes back one reserved attempt from each; a counter reaching zero is deleted. */
+/**
+ * KEYS: n counters, then their n reservation sets. ARGV: ttl in ms (0 = never expires), reservation
+ * id. Ends the reservation and counts it as a confirmed failure. Returns the count of each counter.
+ */
+export const CONFIRM_FAILURE_SCRIPT = `
+local n = #KEYS / 2
+local ttl = tonumber(ARGV[1])
+local counts = {}
+for i = 1, n do
+  redis.call("ZREM", KEYS[n + i], ARGV[2])
+  counts[i] = redis.call("INCR", KEYS[i])
+  if ttl > 0 then redis.call("PEXPIRE", KEYS[i], ttl) end
+end
+return counts
+`.trim();
+
+/**
+ * KEYS: n counters, then their n reservation sets. ARGV: reservation id, clear counters (1/0).
+ * Ends the reservation; other reservations stay.
+ */
 export const RELEASE_SCRIPT = `
-for _, key in ipairs(KEYS) do
-  local n = tonumber(redis.call("GET", key) or "0") or 0
-  if n > 1 then redis.call("DECR", key) elseif n == 1 then redis.call("DEL", key) end
+local n = #KEYS / 2
+for i = 1, n do
+  redis.call("ZREM", KEYS[n + i], ARGV[1])
+  if ARGV[2] == "1" then redis.call("DEL", KEYS[i]) end
 end
 return 0
+`.trim();
+
+/**
+ * KEYS: the locked counter, then other counters of the refused clients. ARGV: limit, ttl in ms
+ * (0 = never expires), attempts per key. Counts only while the first counter is still locked.
+ * Returns { locked 1/0, the locked counter's count, ms until it lifts or -1 }.
+ */
+export const COUNT_REFUSED_SCRIPT = `
+local limit = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local top = tonumber(redis.call("GET", KEYS[1]) or "0") or 0
+if top < limit then return {0, top, -1} end
+for i, key in ipairs(KEYS) do
+  local attempts = tonumber(ARGV[2 + i])
+  if attempts > 0 then
+    local count = redis.call("INCRBY", key, attempts)
+    if i == 1 then top = count end
+    if ttl > 0 then redis.call("PEXPIRE", key, ttl) end
+  end
+end
+return {1, top, redis.call("PTTL", KEYS[1])}
 `.trim();
 
 /**
@@ -80,7 +146,7 @@ return {n, redis.call("PTTL", KEYS[1])}
 
 /**
  * ARGV: a SCAN pattern, the most entries to return. Returns key, value, ms to live (-1 = never)
- * for each live counter matching, flattened.
+ * for each live counter matching, flattened; reservation sets (not strings) are skipped.
  */
 export const LIST_SCRIPT = `
 local out = {}
@@ -90,7 +156,7 @@ repeat
   local page = redis.call("SCAN", cursor, "MATCH", ARGV[1], "COUNT", 1000)
   cursor = page[1]
   for _, key in ipairs(page[2]) do
-    local value = redis.call("GET", key)
+    local value = redis.call("TYPE", key).ok == "string" and redis.call("GET", key)
     if value then
       out[#out + 1] = key
       out[#out + 1] = value
