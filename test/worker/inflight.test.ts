@@ -22,7 +22,7 @@ async function statuses(responses: Response[]): Promise<number[]> {
 }
 
 /** Every login the echo route receives succeeds: six accounts, each with its right password. */
-const ANY_LOGIN = JSON.stringify([{ path: "/__origin/echo", success: [200], failure: [401] }]);
+const ANY_LOGIN = JSON.stringify([{ path: "/__origin/echo", body: ["json"], success: [200], failure: [401], requireSessionCookie: false }]);
 
 describe("concurrent correct logins are never refused, and never counted", () => {
   it("lets 10 simultaneous correct logins of one user from 10 addresses in", async () => {
