@@ -3,6 +3,7 @@
  * per-test overrides, talking to the real Redis through the bridge and to the demo origin process.
  */
 import { env } from "cloudflare:workers";
+import { vi } from "vitest";
 import { type GatewayApp, createGateway } from "../../src/app";
 import { parseConfig } from "../../src/config";
 
@@ -36,11 +37,18 @@ export const JSON_ROUTES = JSON.stringify([
   { path: "/api/signin/", success: [204], failure: [403] },
 ]);
 
+/**
+ * Store timeouts for tests that are not about timeouts: wrangler.toml's 1 s for Upstash (2 s for
+ * Postgres) is a margin a loaded 2-core machine can cross, and a healthy call that times out turns
+ * into a 503 or a failover the test did not ask for. Tests of timeouts set their own.
+ */
+const PATIENT_STORES = { REDIS_TIMEOUT_MS: "10000", DATABASE_TIMEOUT_MS: "10000" };
+
 /** Builds a gateway from the Worker's bindings plus `overrides` (strings as in wrangler vars / secrets). */
 export function gatewayWith(overrides: Record<string, unknown> = {}): TestGateway {
   const prefix = uniquePrefix();
   // Tests of exact store semantics ask the store every time; the lock cache has its own tests.
-  const config = parseConfig({ ...upstashOnly, CACHE_KEY_PREFIX: prefix, LOGIN_ROUTES: JSON_ROUTES, LOCKOUT_CACHE_SECONDS: "0", ...overrides });
+  const config = parseConfig({ ...upstashOnly, CACHE_KEY_PREFIX: prefix, LOGIN_ROUTES: JSON_ROUTES, LOCKOUT_CACHE_SECONDS: "0", ...PATIENT_STORES, ...overrides });
   const app = createGateway(config);
   return {
     app,
@@ -115,4 +123,25 @@ export async function statusesOf(gw: TestGateway, path: string, count: number, i
 export async function clearFaults(): Promise<void> {
   await bridge.fault({ mode: "none" });
   await neonHttp.fault({ mode: "none" });
+}
+
+/** The next full hour on the wall clock: the start of a window of every length that divides an hour. */
+export const nextHourStart = (): number => Math.ceil(Date.now() / 3_600_000) * 3_600_000;
+
+/** A test's own clock: `advance` moves it, nothing else does. */
+export interface TestClock {
+  advance(ms: number): void;
+}
+
+/**
+ * Replaces Date in this isolate (the gateway under test runs in it) with a clock that stands still
+ * until the test advances it, for what reads Date.now() itself: @upstash/ratelimit's windows, the
+ * circuit breaker's cool-down, a session's idle time. Timers, AbortSignal.timeout and Redis TTLs
+ * keep real time. Build the gateway after pinning (the breaker keeps the Date.now it was built
+ * with) and call `vi.useRealTimers()` after the test.
+ * @example const clock = pinClock(); const gw = gatewayWith(...); clock.advance(1100);
+ */
+export function pinClock(at: number = Date.now()): TestClock {
+  vi.useFakeTimers({ toFake: ["Date"], now: at });
+  return { advance: (ms) => vi.setSystemTime(Date.now() + ms) };
 }
