@@ -1,5 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { silenceOutboundConnectionTraces } from "./test/setup/workerd-noise.ts";
+
+silenceOutboundConnectionTraces();
 
 /**
  * Two layers, as in the house style:
@@ -28,6 +32,8 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ENVIRONMENT: "test",
+                // The Worker entry's own key prefix (the shared Redis and Postgres hold the default `axes`).
+                CACHE_KEY_PREFIX: `test-entry-${randomUUID()}`,
                 ORIGIN_URL: inject<string>("originUrl"),
                 UPSTASH_REDIS_REST_URL: inject<string>("bridgeUrl"),
                 UPSTASH_REDIS_REST_TOKEN: inject<string>("bridgeToken"),
