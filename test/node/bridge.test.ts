@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { Ratelimit } from "@upstash/ratelimit";
 import { errors, Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { type Bridge, startBridge } from "../../tools/bridge/server.ts";
+import { spawnTool } from "./spawn-tool.ts";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const token = randomBytes(24).toString("base64url");
@@ -445,7 +445,7 @@ describe("the SDK under faults", () => {
 
 describe("cli", () => {
   const cli = (env: NodeJS.ProcessEnv, args: string[] = []) => {
-    const child = spawn("node_modules/.bin/tsx", ["tools/bridge/cli.ts", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawnTool("tools/bridge/cli.ts", args, env);
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
