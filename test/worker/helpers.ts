@@ -38,17 +38,13 @@ export const JSON_ROUTES = JSON.stringify([
 ]);
 
 /**
- * Store timeouts for tests that are not about timeouts: wrangler.toml's 1 s for Upstash (2 s for
- * Postgres) is a margin a loaded 2-core machine can cross, and a healthy call that times out turns
- * into a 503 or a failover the test did not ask for. Tests of timeouts set their own.
+ * Builds a gateway from the Worker's bindings plus `overrides` (strings as in wrangler vars / secrets).
+ * The bindings give the stores patient timeouts (vitest.config.ts); tests of timeouts set their own.
  */
-const PATIENT_STORES = { REDIS_TIMEOUT_MS: "10000", DATABASE_TIMEOUT_MS: "10000" };
-
-/** Builds a gateway from the Worker's bindings plus `overrides` (strings as in wrangler vars / secrets). */
 export function gatewayWith(overrides: Record<string, unknown> = {}): TestGateway {
   const prefix = uniquePrefix();
   // Tests of exact store semantics ask the store every time; the lock cache has its own tests.
-  const config = parseConfig({ ...upstashOnly, CACHE_KEY_PREFIX: prefix, LOGIN_ROUTES: JSON_ROUTES, LOCKOUT_CACHE_SECONDS: "0", ...PATIENT_STORES, ...overrides });
+  const config = parseConfig({ ...upstashOnly, CACHE_KEY_PREFIX: prefix, LOGIN_ROUTES: JSON_ROUTES, LOCKOUT_CACHE_SECONDS: "0", ...overrides });
   const app = createGateway(config);
   return {
     app,
