@@ -14,8 +14,11 @@ export const postgres = { DATABASE_URL: bindings.DATABASE_URL, NEON_HTTP_ENDPOIN
 const { DATABASE_URL: _database, NEON_HTTP_ENDPOINT: _endpoint, ...upstashOnly } = bindings;
 
 let counter = 0;
-/** A fresh key prefix per gateway, so tests never share counters. */
-export const uniquePrefix = () => `t${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+/**
+ * A fresh key prefix per gateway, so tests never share counters, also with other runs on the same Redis.
+ * Random, not time-based: a pinned clock (pinClock) gives two runs the same Date.now().
+ */
+export const uniquePrefix = () => `t${(counter++).toString(36)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
 /** A distinct documentation-range client address per call. */
 let ipCounter = 0;
