@@ -62,7 +62,7 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     keyPrefix: config.keyPrefix,
     lockCacheSeconds: config.lockCacheSeconds,
   });
-  const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis);
+  const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis, config.rateLimitAnalytics);
   const sessions = new SessionRegistry(config.sessions, stores.sessions);
   const adminPrefix = config.admin?.prefix ?? "/__gateway";
   const limitsByUser = config.rateLimits.policies.some((policy) => policy.key.some((part) => part.kind === "user"));
