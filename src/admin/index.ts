@@ -1,7 +1,8 @@
 /**
  * The admin API under ADMIN_PREFIX (default /__gateway), behind `Authorization: Bearer ADMIN_TOKEN`
  * (Hono's bearerAuth compares in constant time). Disabled (404) when no token is set. Admin requests
- * never reach the origin.
+ * never reach the origin. The dashboard (./dashboard) lives at the prefix itself. Every answer is
+ * `Cache-Control: no-store`.
  */
 import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
@@ -12,8 +13,10 @@ import type { LockoutPolicy } from "../lockout/policy";
 import type { SessionRegistry } from "../sessions";
 import { StoreError } from "../store/contract";
 import type { Stores } from "../store";
+import { createDashboard } from "./dashboard";
 import { storeHealth } from "./health";
 import { AdminInputError, type ClientFilter, LockoutAdmin } from "./lockouts";
+import { configSummary } from "./summary";
 
 export interface AdminDependencies {
   readonly config: GatewayConfig;
@@ -46,12 +49,19 @@ function clientFilter(input: Record<string, unknown>): ClientFilter {
 /** The admin routes, to mount at the prefix; a 404 responder when the API is disabled. */
 export function createAdmin({ config, stores, policy, sessions }: AdminDependencies): Hono {
   const admin = new Hono();
+  // Lockout lists, health and pages are about now and about people: never cached anywhere.
+  admin.use(async function noStore(c, next) {
+    await next();
+    c.header("cache-control", "no-store");
+  });
   if (config.admin === null) {
     admin.all("*", (c) => c.json({ error: "admin API disabled" }, 404));
     return admin;
   }
   const lockouts = new LockoutAdmin(stores.store, config.lockout, config.keyPrefix);
   const message = (text: string) => ({ error: text });
+  // The dashboard signs in with a form and a cookie, so it is mounted ahead of the bearer check.
+  admin.route("/", createDashboard({ config, admin: config.admin, stores, policy, lockouts }));
   admin.use(
     bearerAuth({
       token: config.admin.token,
@@ -115,27 +125,4 @@ export function createAdmin({ config, stores, policy, sessions }: AdminDependenc
     return c.json({ error: "internal error" }, 500);
   });
   return admin;
-}
-
-/** The configuration without a secret in it. */
-function configSummary(config: GatewayConfig) {
-  return {
-    environment: config.environment,
-    origin: config.origin.url?.host ?? "zone",
-    login_routes: config.login.routes.map((r) => `${r.methods.join(",")} ${r.path}`),
-    lockout: {
-      failure_limit: config.lockout.failureLimit,
-      cooloff_seconds: config.lockout.cooloffSeconds,
-      parameters: config.lockout.parameters,
-      reset_on_success: config.lockout.resetOnSuccess,
-      http_response_code: config.lockout.httpResponseCode,
-    },
-    whitelist_entries: config.whitelist.size,
-    blacklist_entries: config.blacklist.size,
-    stores: { upstash: config.store.upstash !== null, postgres: config.store.postgres !== null },
-    fail_mode: config.failMode,
-    rate_limits: config.rateLimits.policies.map((p) => p.name),
-    sessions: { cookie: config.sessions.cookieName, enforcement: config.sessions.enforcement, timeout_seconds: config.sessions.timeoutMs / 1000 },
-    lockout_webhook: config.lockoutWebhook !== null,
-  };
 }

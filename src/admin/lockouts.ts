@@ -82,6 +82,13 @@ export class LockoutAdmin {
     return { lockouts: counters.map((c) => this.view(c, now)).filter((v) => v.locked), truncated };
   }
 
+  /** Every counter, locked or not, most failures first (the dashboard's current counters). */
+  async listAll(): Promise<{ counters: CounterView[]; truncated: boolean }> {
+    const { counters, truncated } = await this.counters();
+    const now = Date.now();
+    return { counters: counters.map((c) => this.view(c, now)).sort((a, b) => b.failures - a.failures), truncated };
+  }
+
   /** A client's counters and whether any of them locks it. */
   async status(filter: ClientFilter): Promise<{ locked: boolean; counters: CounterView[] }> {
     const matches = await matcher(filter, this.settings);
