@@ -82,11 +82,13 @@ export class LockoutAdmin {
     return { lockouts: counters.map((c) => this.view(c, now)).filter((v) => v.locked), truncated };
   }
 
-  /** Every counter, locked or not, most failures first (the dashboard's current counters). */
+  /** Every counter, locked or not, most failures first, then by username and IP (the dashboard's current counters). */
   async listAll(): Promise<{ counters: CounterView[]; truncated: boolean }> {
     const { counters, truncated } = await this.counters();
     const now = Date.now();
-    return { counters: counters.map((c) => this.view(c, now)).sort((a, b) => b.failures - a.failures), truncated };
+    const label = (view: CounterView) => `${view.username ?? ""} ${view.ip_address ?? ""} ${view.user_agent ?? ""}`;
+    const views = counters.map((c) => this.view(c, now));
+    return { counters: views.sort((a, b) => b.failures - a.failures || label(a).localeCompare(label(b))), truncated };
   }
 
   /** A client's counters and whether any of them locks it. */

@@ -18,7 +18,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.5rem .6
 th{color:#5b6478;font-weight:600;font-size:.8rem;text-transform:uppercase;letter-spacing:.03em}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:999px;font-size:.78rem;font-weight:600}
 .locked{background:#fde2e1;color:#a4161a}.counting{background:#fff3cd;color:#7a5a00}.ok{background:#dcf5e3;color:#17663a}.bad{background:#fde2e1;color:#a4161a}
-button.reset{background:#a4161a;color:#fff;border:0;border-radius:4px;padding:.3rem .8rem;cursor:pointer}
+td form{margin:0}button.reset{background:#a4161a;color:#fff;border:0;border-radius:4px;padding:.3rem .8rem;cursor:pointer}
 .notice{background:#e7f0ff;border:1px solid #b9d0f5;border-radius:6px;padding:.6rem .9rem;margin-bottom:1rem}
 .error{background:#fde2e1;border-color:#f3b1ae}.muted{color:#5b6478;font-size:.88rem}code{font-size:.88rem}
 .signin{max-width:24rem;margin:5rem auto}.signin input{width:100%;padding:.55rem;margin:.4rem 0 1rem;border:1px solid #c5cad4;border-radius:4px;font-size:1rem}
