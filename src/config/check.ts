@@ -4,7 +4,7 @@
  * (or, failing that, unset) until the rest parses. It also notes which names the parser read, to
  * warn about names it never reads (a django-axes setting carried over, a typo).
  */
-import { type GatewayConfig, parseConfig } from ".";
+import { type GatewayConfig, parseConfig } from "./index";
 import { ALIASES } from "./aliases";
 import { ConfigError, type RawEnv } from "./read";
 

@@ -1,0 +1,20 @@
+/**
+ * Reads a `.dev.vars` file the way wrangler does (dotenv syntax): `NAME=value` lines, `#` comments,
+ * an optional `export `, values in single quotes taken literally, in double quotes with `\n` escapes.
+ */
+export function parseDevVars(text: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const match = /^(?:export\s+)?([\w.-]+)\s*=\s*(.*)$/.exec(line);
+    if (!match) continue;
+    const [, name, rest] = match as unknown as [string, string, string];
+    let value: string;
+    const quoted = /^(['"`])(.*)\1/.exec(rest);
+    if (quoted) value = quoted[1] === '"' ? quoted[2]!.replace(/\\n/g, "\n").replace(/\\r/g, "\r") : quoted[2]!;
+    else value = rest.replace(/\s+#.*$/, "").trim();
+    vars[name] = value;
+  }
+  return vars;
+}
