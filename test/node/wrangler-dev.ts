@@ -5,9 +5,12 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { formatDevVars } from "../../tools/check/dev-vars.ts";
+import { freePort } from "../../tools/shared/server.ts";
+
+export { freePort };
 
 const WRANGLER = "node_modules/.bin/wrangler";
 
@@ -21,18 +24,6 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function stopGroup(child: ChildProcess): void {
   try {
     process.kill(-child.pid!, "SIGTERM");
@@ -41,22 +32,12 @@ function stopGroup(child: ChildProcess): void {
   }
 }
 
-/** Variables in dotenv syntax: single quotes keep JSON values literal (dotenv unescapes nothing in them). */
-export function envFileText(vars: Record<string, string>): string {
-  return Object.entries(vars)
-    .map(([name, value]) => {
-      if (/['\n\r]/.test(value)) throw new Error(`${name}: a single quote or line break cannot be written to an env file`);
-      return `${name}='${value}'\n`;
-    })
-    .join("");
-}
-
 /** Starts `wrangler dev` with `vars` and waits for "Ready on" (60 s at most). */
 export async function startWranglerDev(vars: Record<string, string>): Promise<WranglerDev> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const dir = await mkdtemp(join(tmpdir(), "gateway-wrangler-dev-"));
   const envFile = join(dir, "vars.env");
-  await writeFile(envFile, envFileText(vars), { mode: 0o600 });
+  await writeFile(envFile, formatDevVars(vars), { mode: 0o600 });
   const args = [
     "dev",
     ...["--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)],

@@ -1,4 +1,6 @@
 /**
+ * `.dev.vars` files both ways.
+ *
  * Reads a `.dev.vars` file the way wrangler does (dotenv syntax): `NAME=value` lines, `#` comments,
  * an optional `export `, values in single quotes taken literally, in double quotes with `\n` escapes.
  */
@@ -17,4 +19,14 @@ export function parseDevVars(text: string): Record<string, string> {
     vars[name] = value;
   }
   return vars;
+}
+
+/** Writes variables in the same syntax; single quotes keep JSON values literal. @throws Error on a quote or line break */
+export function formatDevVars(vars: Readonly<Record<string, string>>): string {
+  return Object.entries(vars)
+    .map(([name, value]) => {
+      if (/['\n\r]/.test(value)) throw new Error(`${name}: a value with a single quote or a line break cannot be written to an env file`);
+      return `${name}='${value}'\n`;
+    })
+    .join("");
 }
