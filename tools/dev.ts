@@ -7,7 +7,7 @@
  *
  * Environment: ORIGIN_URL (skip the demo origin), GATEWAY_PORT (8787), DEMO_ORIGIN_PORT (8078),
  * BRIDGE_PORT (8079), NEON_HTTP_PORT (8077), REDIS_URL (redis://127.0.0.1:6379), DATABASE_URL
- * (postgresql://postgres@127.0.0.1:5432/test). Credentials in .dev.vars win over the local stores;
+ * (postgresql://postgres@127.0.0.1:5432/test), CACHE_KEY_PREFIX (wrangler.toml's). Credentials in .dev.vars win over the local stores;
  * values still equal to .dev.vars.example's placeholders are ignored.
  *
  * The Worker's variables reach wrangler in a 0600 temporary env file (not `--var`, which `ps` shows).
@@ -107,6 +107,7 @@ async function startPostgres(): Promise<NeonHttpServer | null> {
 
 async function main(): Promise<void> {
   const vars: Record<string, string> = { ENVIRONMENT: "development" };
+  if (process.env.CACHE_KEY_PREFIX) vars.CACHE_KEY_PREFIX = process.env.CACHE_KEY_PREFIX;
   let storeLine: string;
   let bridge: Bridge | undefined;
   let origin: DemoOrigin | undefined;
