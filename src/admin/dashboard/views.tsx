@@ -16,6 +16,7 @@ main{max-width:64rem;margin:1.5rem auto;padding:0 1.5rem}h1{font-size:1.35rem;ma
 .card{background:#fff;border:1px solid #dde1e8;border-radius:8px;padding:1rem 1.25rem;margin-bottom:1.25rem}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.5rem .6rem;border-bottom:1px solid #eceef2;font-size:.92rem}
 th{color:#5b6478;font-weight:600;font-size:.8rem;text-transform:uppercase;letter-spacing:.03em}
+#config th{text-transform:none;letter-spacing:0;font-size:.88rem;color:#1d2330;font-weight:500;width:40%}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:999px;font-size:.78rem;font-weight:600}
 .locked{background:#fde2e1;color:#a4161a}.counting{background:#fff3cd;color:#7a5a00}.ok{background:#dcf5e3;color:#17663a}.bad{background:#fde2e1;color:#a4161a}
 td form{margin:0}button.reset{background:#a4161a;color:#fff;border:0;border-radius:4px;padding:.3rem .8rem;cursor:pointer}
