@@ -24,7 +24,7 @@ import { Redis } from "ioredis";
 import { type Bridge, startBridge } from "./bridge/server.ts";
 import { type DemoOrigin, startDemoOrigin } from "./demo-origin/server.ts";
 import { type NeonHttpServer, startNeonHttp } from "./neon-http/server.ts";
-import { formatDevVars, parseDevVars } from "./check/dev-vars.ts";
+import { formatDevVars, parseDevVars, withoutPlaceholders } from "./check/dev-vars.ts";
 import { freePort } from "./shared/server.ts";
 
 const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8787);
@@ -57,14 +57,7 @@ async function redisAnswers(url: string): Promise<boolean> {
 const readVars = (path: string) => (existsSync(path) ? parseDevVars(readFileSync(path, "utf8")) : {});
 
 /** .dev.vars without the values still copied from .dev.vars.example (a fake Upstash URL would make every login 503). */
-function userDevVars(): { vars: Record<string, string>; placeholders: string[] } {
-  const example = readVars(".dev.vars.example");
-  const vars = readVars(".dev.vars");
-  const placeholders = Object.keys(vars).filter((name) => example[name] !== undefined && vars[name] === example[name]);
-  for (const name of placeholders) delete vars[name];
-  return { vars, placeholders };
-}
-const devVars = userDevVars();
+const devVars = withoutPlaceholders(readVars(".dev.vars"), readVars(".dev.vars.example"));
 
 /** Whether .dev.vars already sets a variable (the user's own database). */
 const devVarsSet = (name: string): boolean => devVars.vars[name] !== undefined;

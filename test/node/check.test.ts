@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseDevVars } from "../../tools/check/dev-vars.ts";
+import { formatDevVars, parseDevVars, withoutPlaceholders } from "../../tools/check/dev-vars.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gateway-check-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -113,6 +113,22 @@ describe("npm run check", () => {
       expect(status).toBe(0);
       expect(stdout).toMatch(/OK: no errors, 0 warning\(s\)\.\n$/);
     }
+  });
+
+  it("drops values still equal to .dev.vars.example's placeholders (npm run dev), keeping real ones", () => {
+    const example = parseDevVars(`UPSTASH_REDIS_REST_URL=https://eu1-example-12345.upstash.io\nADMIN_TOKEN=replace-me-0123456789\n`);
+    const copied = parseDevVars(`UPSTASH_REDIS_REST_URL=https://eu1-example-12345.upstash.io\nADMIN_TOKEN=my-own-token-0123456789\nORIGIN_URL=http://127.0.0.1:8000\n`);
+    expect(withoutPlaceholders(copied, example)).toEqual({
+      vars: { ADMIN_TOKEN: "my-own-token-0123456789", ORIGIN_URL: "http://127.0.0.1:8000" },
+      placeholders: ["UPSTASH_REDIS_REST_URL"],
+    });
+  });
+
+  it("writes an env file that reads back to the same values, and refuses what it cannot quote", () => {
+    const vars = { LOGIN_ROUTES: '[{"path":"/api/login/","body":["json"]}]', TOKEN: "a b#c" };
+    expect(formatDevVars(vars)).toBe(`LOGIN_ROUTES='[{"path":"/api/login/","body":["json"]}]'\nTOKEN='a b#c'\n`);
+    expect(parseDevVars(formatDevVars(vars))).toEqual(vars);
+    expect(() => formatDevVars({ X: "it's" })).toThrow("X: a value with a single quote or a line break cannot be written to an env file");
   });
 
   it("reads .dev.vars as wrangler does", () => {

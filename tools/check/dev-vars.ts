@@ -30,3 +30,11 @@ export function formatDevVars(vars: Readonly<Record<string, string>>): string {
     })
     .join("");
 }
+
+/** The variables without those still equal to the example file's placeholder values (a copied example). */
+export function withoutPlaceholders(vars: Readonly<Record<string, string>>, example: Readonly<Record<string, string>>): { vars: Record<string, string>; placeholders: string[] } {
+  const kept = { ...vars };
+  const placeholders = Object.keys(vars).filter((name) => example[name] !== undefined && vars[name] === example[name]);
+  for (const name of placeholders) delete kept[name];
+  return { vars: kept, placeholders };
+}
