@@ -27,7 +27,8 @@ export function degradedRefusal(input: RawEnv): Refusal {
   const env = orNull(() => withAliases(input)) ?? input;
   const routes: readonly LoginRoute[] | null = orNull(() => parseLoginRoutes(env, readText(env, "AXES_USERNAME_FORM_FIELD") ?? "username"));
   const basicPaths = orNull(() => parseBasicAuthPaths(env)) ?? ["/"];
-  const adminPrefix = readText(env, "ADMIN_PREFIX") ?? "/__gateway";
+  // Even a malformed ADMIN_PREFIX ("__gateway/") names the path meant: admin calls must not reach the origin.
+  const adminPrefix = canonicalPath(`/${readText(env, "ADMIN_PREFIX") ?? "/__gateway"}`.replace(/^\/+/, "/").replace(/\/+$/, "") || "/__gateway");
   const refuse = (request: Request, detail: string) =>
     gatewayErrorResponse(request, 503, "Service Unavailable", detail, { "retry-after": "300" });
   return (request, path) => {

@@ -89,6 +89,14 @@ describe("a broken configuration", () => {
     expect(logged.map((entry) => JSON.parse(entry.line).variables)).toEqual(["LOGIN_ROUTES,BASIC_AUTH_PATHS"]);
   });
 
+  it("keeps a malformed ADMIN_PREFIX's path from the origin", async () => {
+    const fetch = workerWith({ ADMIN_PREFIX: "ops/" });
+    const admin = await fetch("/ops/lockouts", { headers: { authorization: "Bearer some-admin-token-0123" } });
+    expect(admin.status).toBe(503);
+    expect((await fetch("/__gateway/health")).status).toBe(404);
+    expect(logged.map((entry) => JSON.parse(entry.line).variables)).toEqual(["ADMIN_PREFIX"]);
+  });
+
   it("answers 500 everywhere when ORIGIN_URL itself is broken", async () => {
     const fetch = workerWith({ ORIGIN_URL: "ftp://origin.example" });
     const res = await fetch("/");
