@@ -84,6 +84,15 @@ export class LockoutAdmin {
     return { lockouts: counters.map((c) => this.view(c, now)).filter((v) => v.locked), truncated };
   }
 
+  /** Every counter, locked or not, most failures first, then by username and IP (the dashboard's current counters). */
+  async listAll(): Promise<{ counters: CounterView[]; truncated: boolean }> {
+    const { counters, truncated } = await this.counters();
+    const now = Date.now();
+    const label = (view: CounterView) => `${view.username ?? ""} ${view.ip_address ?? ""} ${view.user_agent ?? ""}`;
+    const views = counters.map((c) => this.view(c, now));
+    return { counters: views.sort((a, b) => b.failures - a.failures || label(a).localeCompare(label(b))), truncated };
+  }
+
   /** A client's counters and whether any of them locks it. */
   async status(filter: ClientFilter): Promise<{ locked: boolean; counters: CounterView[] }> {
     const matches = await matcher(filter, this.settings);

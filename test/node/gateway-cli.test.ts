@@ -5,44 +5,24 @@
  * Lockouts and sessions are made through the gateway with fetch, then inspected and cleared with the CLI run as
  * a child process, the way an operator runs it.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DEMO_PASSWORD, DEMO_USERNAME } from "../../tools/demo-origin/server.ts";
+import { type WranglerDev, freePort, startWranglerDev } from "./wrangler-dev.ts";
 
 const TSX = "node_modules/.bin/tsx";
-const WRANGLER = "node_modules/.bin/wrangler";
 const CLI = "tools/gateway-cli/index.ts";
 const ADMIN_TOKEN = randomBytes(24).toString("base64url");
 /** Each run counts under its own keys, so lists hold only what this file created. */
 const KEY_PREFIX = `cli-test-${randomBytes(6).toString("hex")}`;
 const LOGIN_ROUTES = JSON.stringify([{ path: "/api/login/", body: ["json"], success: [200], failure: [401] }]);
 
-let gateway: { child: ChildProcess; url: string };
-let persistDir: string;
+let gateway: WranglerDev;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `wrangler dev` in its own process group (wrangler runs node and workerd under it) and waits for "Ready on". */
-async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  // The first port is free again once probed, so the second probe may hand it out a second time.
-  let inspectorPort = await freePort();
-  while (inspectorPort === port) inspectorPort = await freePort();
-  const vars = {
+beforeAll(async () => {
+  gateway = await startWranglerDev({
     ENVIRONMENT: "development",
     ORIGIN_URL: inject("originUrl"),
     ADMIN_TOKEN,
@@ -53,61 +33,11 @@ async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
     NEON_HTTP_ENDPOINT: `${inject("neonHttpUrl")}/sql`,
     CACHE_KEY_PREFIX: KEY_PREFIX,
     LOGIN_ROUTES,
-  };
-  const args = [
-    "dev",
-    ...["--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)],
-    // Its own state directory: other wrangler processes may be running in this checkout.
-    ...["--persist-to", persistDir],
-    ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
-  ];
-  const child = spawn(WRANGLER, args, {
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
   });
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => fail(new Error(`wrangler dev was not ready within 60 s:\n${output}`)), 60_000);
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      stopGroup(child);
-      reject(error);
-    };
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/Ready on/.test(output.replace(/\x1b\[[0-9;]*m/g, ""))) {
-        clearTimeout(timer);
-        child.removeAllListeners("exit");
-        resolve({ child, url: `http://127.0.0.1:${port}` });
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.on("exit", (code) => fail(new Error(`wrangler dev exited with ${code} before it was ready:\n${output}`)));
-  });
-}
-
-function stopGroup(child: ChildProcess): void {
-  try {
-    process.kill(-child.pid!, "SIGTERM");
-  } catch {
-    // Already gone.
-  }
-}
-
-beforeAll(async () => {
-  persistDir = await mkdtemp(join(tmpdir(), "gateway-cli-test-"));
-  gateway = await startGateway();
 }, 90_000);
 
 afterAll(async () => {
-  if (gateway) {
-    const exited = new Promise((resolve) => gateway.child.once("exit", resolve));
-    stopGroup(gateway.child);
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-  }
-  if (persistDir) await rm(persistDir, { recursive: true, force: true });
+  await gateway?.stop();
 });
 
 interface CliResult {
