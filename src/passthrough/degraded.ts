@@ -39,7 +39,7 @@ export function degradedRefusal(input: RawEnv): Refusal {
     const maybeLogin =
       routes === null
         ? !SAFE_METHODS.has(request.method) || carriesBody(request)
-        : (classifyLoginRequest(routes, request, path)?.kind ?? "page") !== "page";
+        : (classifyLoginRequest(routes, request, canonical)?.kind ?? "page") !== "page";
     if (maybeLogin || (sendsBasicCredentials(request) && underBasicAuthPath(basicPaths, canonical))) {
       return refuse(request, "logins are paused while the gateway's configuration is fixed; please try again later");
     }

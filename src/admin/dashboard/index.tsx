@@ -63,9 +63,8 @@ export function createDashboard({ config, admin, stores, policy, lockouts }: Das
     return signIn(c, 401, "Your session has ended; sign in again.");
   };
 
-  // `ADMIN_PREFIX/` with its slash (a sub-app's "/" would be the prefix without one); other paths go on.
-  app.get("*", async (c, next) => {
-    if (c.req.path !== home) return next();
+  // The prefix itself (`ADMIN_PREFIX` or `ADMIN_PREFIX/`: the admin app routes on the canonical path below it).
+  app.get("/", async (c) => {
     if (!(await sessions.valid(c))) return signIn(c, 200);
     const { counters, truncated } = await lockouts.listAll();
     const reset = c.req.query("reset");
