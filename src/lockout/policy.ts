@@ -93,7 +93,7 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 const runDetached: Background = (work) => void work.catch(() => {});
 
 /** Seconds for a Retry-After header: at least 1, null when the lock has no end. */
-const retryAfterOf = (msLeft: number | null): number | null => (msLeft === null ? null : Math.max(1, Math.ceil(msLeft / 1000)));
+export const retryAfterOf = (msLeft: number | null): number | null => (msLeft === null ? null : Math.max(1, Math.ceil(msLeft / 1000)));
 
 /** Decides, per login attempt, whether to refuse it, and settles the count once the origin answered. */
 export class LockoutPolicy {

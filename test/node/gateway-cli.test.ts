@@ -331,8 +331,8 @@ describe("lockouts", () => {
     await failThreeTimes([[ip, freshName("a")], [ip, freshName("b")], [ip, freshName("c")]]);
     const { code, stdout } = await cli(["lockouts", "list", "--json"]);
     expect(code).toBe(0);
-    const body = JSON.parse(stdout) as { lockouts: { ip_address?: string; failures: number }[]; truncated: boolean };
-    expect(body.truncated).toBe(false);
+    const body = JSON.parse(stdout) as { lockouts: { ip_address?: string; failures: number }[]; cursor: string | null };
+    expect(body.cursor).toBeNull();
     expect(body.lockouts).toContainEqual(expect.objectContaining({ ip_address: ip, failures: 3 }));
   });
 

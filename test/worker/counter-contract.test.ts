@@ -40,7 +40,7 @@ for (const { name, make } of stores) {
       const { store, key } = setup();
       const k = key("ip_address=192.0.2.1");
       expect(await store.reserve([k], rule, id())).toEqual({ kind: "reserved", failures: 0, counts: [0] });
-      expect(await store.list(key(""), 10)).toEqual([]);
+      expect((await store.list(key(""), 10)).counters).toEqual([]);
     });
 
     it("holds an attempt as busy when failures plus attempts in flight reach the limit, and writes nothing for it", async () => {

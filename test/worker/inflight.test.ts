@@ -13,7 +13,7 @@ const redis = new UpstashStore(createUpstashClient({ url: bindings.UPSTASH_REDIS
 /** The gateway's confirmed failure counters, as `{ "username=bob": 3 }`. */
 async function counted(gw: TestGateway): Promise<Record<string, number>> {
   const prefix = `${gw.prefix}:lockout:`;
-  return Object.fromEntries((await redis.list(prefix, 1000)).map((c) => [c.key.slice(prefix.length), c.count]));
+  return Object.fromEntries((await redis.list(prefix, 1000)).counters.map((c) => [c.key.slice(prefix.length), c.count]));
 }
 
 async function statuses(responses: Response[]): Promise<number[]> {

@@ -3,7 +3,7 @@
  * warning about LocMemCache, it is refused when ENVIRONMENT=production: each Worker isolate would
  * count on its own, so an attacker spread over isolates would get many times the limit.
  */
-import type { CounterRule, CounterSnapshot, CounterStore, FailureCount, LockState, RefusedAttempts, Reservation, WindowCount } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, keysetCursor } from "../contract";
 
 interface Counter {
   count: number;
@@ -122,13 +122,20 @@ export class MemoryStore implements CounterStore {
 
   async ping(): Promise<void> {}
 
-  async list(prefix: string, limit: number): Promise<CounterSnapshot[]> {
+  async read(keys: readonly string[]): Promise<CounterSnapshot[]> {
     const found: CounterSnapshot[] = [];
-    for (const key of [...this.counters.keys()]) {
-      const counter = key.startsWith(prefix) ? this.live(key) : undefined;
+    for (const key of new Set(keys)) {
+      const counter = this.live(key);
       if (counter && counter.count > 0) found.push({ key, count: counter.count, expiresAtMs: counter.expiresAt });
-      if (found.length >= limit) break;
     }
     return found;
+  }
+
+  /** Keyset pages in key order. */
+  async list(prefix: string, limit: number, cursor: string | null = null): Promise<CounterPage> {
+    const after = keysetCursor.read(cursor);
+    const keys = [...this.counters.keys()].filter((key) => key.startsWith(prefix) && (after === null || key > after)).sort();
+    const counters = await this.read(keys.slice(0, limit));
+    return { counters, cursor: keys.length > limit ? keysetCursor.after(keys[limit - 1]!) : null };
   }
 }

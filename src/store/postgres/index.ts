@@ -6,9 +6,9 @@
 import { neon, neonConfig, type NeonQueryFunction } from "@neondatabase/serverless";
 import { inArray, lt, sql as raw } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-http";
-import { type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError, keysetCursor } from "../contract";
 import { gatewayCache, gatewayInflight } from "./schema";
-import { ADMIT, CHANGED_SINCE, CONFIRM_FAILURE, CONSUME, COUNT_REFUSED, LIST, MERGE, RELEASE, RESET } from "./statements";
+import { ADMIT, CHANGED_SINCE, CONFIRM_FAILURE, CONSUME, COUNT_REFUSED, LIST, MERGE, READ, RELEASE, RESET } from "./statements";
 
 export type SqlClient = NeonQueryFunction<false, false>;
 
@@ -108,8 +108,14 @@ export class PostgresStore implements CounterStore {
     await this.run(() => this.sql.query("SELECT 1", [], this.options()));
   }
 
-  list(prefix: string, limit: number): Promise<CounterSnapshot[]> {
-    return this.snapshots(LIST, [prefix, limit]);
+  read(keys: readonly string[]): Promise<CounterSnapshot[]> {
+    return keys.length === 0 ? Promise.resolve([]) : this.snapshots(READ, [keys]);
+  }
+
+  /** Keyset pages in key order. */
+  async list(prefix: string, limit: number, cursor: string | null = null): Promise<CounterPage> {
+    const counters = await this.snapshots(LIST, [prefix, limit, keysetCursor.read(cursor)]);
+    return { counters, cursor: counters.length >= limit ? keysetCursor.after(counters[counters.length - 1]!.key) : null };
   }
 
   /**

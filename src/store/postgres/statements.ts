@@ -96,10 +96,16 @@ ON CONFLICT (key) DO UPDATE SET
   updated_at = now()
 RETURNING c.count, ceil(extract(epoch FROM c.expires_at) * 1000)::float8 AS reset_ms`;
 
-/** $1 key prefix, $2 limit. Live counters under the prefix. */
+/** $1 key prefix, $2 limit, $3 the last key of the page before (null = the start). Live counters under the prefix, in key order. */
 export const LIST = `
 SELECT key, count, ceil(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms
 FROM gateway_cache
-WHERE starts_with(key, $1) AND count > 0 AND (expires_at IS NULL OR expires_at > now())
+WHERE starts_with(key, $1) AND ($3::text IS NULL OR key > $3::text) AND count > 0 AND (expires_at IS NULL OR expires_at > now())
 ORDER BY key
 LIMIT $2`;
+
+/** $1 keys. The live counters among them. */
+export const READ = `
+SELECT key, count, ceil(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms
+FROM gateway_cache
+WHERE key = ANY($1::text[]) AND count > 0 AND (expires_at IS NULL OR expires_at > now())`;

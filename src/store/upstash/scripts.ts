@@ -144,26 +144,41 @@ if n == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
 return {n, redis.call("PTTL", KEYS[1])}
 `.trim();
 
+/** A live counter as the listing scripts return it: key, value, ms to live (-1 = never). */
+const SNAPSHOT = `local function snapshot(out, key)
+  if redis.call("TYPE", key).ok ~= "string" then return end
+  out[#out + 1] = key
+  out[#out + 1] = redis.call("GET", key)
+  out[#out + 1] = redis.call("PTTL", key)
+end`;
+
 /**
- * ARGV: a SCAN pattern, the most entries to return. Returns key, value, ms to live (-1 = never)
- * for each live counter matching, flattened; reservation sets (not strings) are skipped.
+ * ARGV: a SCAN pattern, the most counters to return, the SCAN cursor to start from. Scans in batches
+ * of 1,000 until that many counters were found, the keyspace ends, or 50 batches were read (so one
+ * call stays short however few keys match). Returns the next cursor ("0" = done), then key, value, ms
+ * to live (-1 = never) for each counter found, flattened; reservation sets (not strings) are skipped.
+ * A batch is returned whole, so a page can exceed the limit by less than a batch.
  */
 export const LIST_SCRIPT = `
-local out = {}
-local limit = tonumber(ARGV[2]) * 3
-local cursor = "0"
+${SNAPSHOT}
+local out = {"0"}
+local limit = tonumber(ARGV[2]) * 3 + 1
+local cursor = ARGV[3]
+local batches = 0
 repeat
   local page = redis.call("SCAN", cursor, "MATCH", ARGV[1], "COUNT", 1000)
   cursor = page[1]
-  for _, key in ipairs(page[2]) do
-    local value = redis.call("TYPE", key).ok == "string" and redis.call("GET", key)
-    if value then
-      out[#out + 1] = key
-      out[#out + 1] = value
-      out[#out + 1] = redis.call("PTTL", key)
-      if #out >= limit then return out end
-    end
-  end
-until cursor == "0"
+  batches = batches + 1
+  for _, key in ipairs(page[2]) do snapshot(out, key) end
+until cursor == "0" or #out >= limit or batches >= 50
+out[1] = cursor
+return out
+`.trim();
+
+/** KEYS: counters. Returns key, value, ms to live (-1 = never) for each that exists, flattened. */
+export const READ_SCRIPT = `
+${SNAPSHOT}
+local out = {}
+for _, key in ipairs(KEYS) do snapshot(out, key) end
 return out
 `.trim();
