@@ -10,8 +10,14 @@
 export interface CounterRule {
   /** A counter at or above this is locked. */
   readonly limit: number;
-  /** Expiry of a counter, refreshed by every counted failure; null = never expires. */
+  /** Expiry of a counter, refreshed by every counted failure; null = no cool-off (see `idleSeconds`). */
   readonly ttlSeconds: number | null;
+  /**
+   * Without a cool-off (`ttlSeconds` null): how long a counter below the limit lives after its last
+   * counted failure, so counters that never lock do not pile up. A counter that reaches the limit
+   * (with `lockOutAtFailure`) then has no expiry: the lockout stays until an admin resets it.
+   */
+  readonly idleSeconds: number;
   /** False: report counts but never lock (and never hold an attempt). */
   readonly lockOutAtFailure: boolean;
   /** Count an attempt refused for being locked (and so restart its cool-off). */

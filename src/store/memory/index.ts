@@ -11,6 +11,12 @@ interface Counter {
   expiresAt: number | null;
 }
 
+/** When a counter just counted to `count` expires (epoch ms), by the rule's cool-off or idle time; null = never. */
+function expiryAfterCount(rule: CounterRule, count: number, now: number): number | null {
+  if (rule.ttlSeconds !== null) return now + rule.ttlSeconds * 1000;
+  return rule.lockOutAtFailure && count >= rule.limit ? null : now + rule.idleSeconds * 1000;
+}
+
 /** An in-memory CounterStore with a clock that tests can drive. */
 export class MemoryStore implements CounterStore {
   readonly kind = "memory";
@@ -38,10 +44,9 @@ export class MemoryStore implements CounterStore {
   }
 
   private addFailures(key: string, attempts: number, rule: CounterRule): number {
-    const expiresAt = rule.ttlSeconds === null ? null : this.now() + rule.ttlSeconds * 1000;
-    const counter = this.live(key) ?? { count: 0, expiresAt };
+    const counter = this.live(key) ?? { count: 0, expiresAt: null };
     counter.count += attempts;
-    counter.expiresAt = expiresAt;
+    counter.expiresAt = expiryAfterCount(rule, counter.count, this.now());
     this.counters.set(key, counter);
     return counter.count;
   }

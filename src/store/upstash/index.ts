@@ -45,6 +45,7 @@ const reservationsOf = (key: string): string => `${key}:inflight`;
 const withReservations = (keys: readonly string[]): string[] => [...keys, ...keys.map(reservationsOf)];
 
 const ttlMs = (rule: CounterRule): string => String(rule.ttlSeconds === null ? 0 : Math.ceil(rule.ttlSeconds * 1000));
+const idleMs = (rule: CounterRule): string => String(Math.max(1, Math.ceil(rule.idleSeconds * 1000)));
 
 /** A CounterStore on Upstash Redis. */
 export class UpstashStore implements CounterStore {
@@ -81,6 +82,7 @@ export class UpstashStore implements CounterStore {
       rule.countWhileLocked ? "1" : "0",
       reservationId,
       String(Math.ceil(rule.reservationMs)),
+      idleMs(rule),
     ];
     const [state = 0, leftMs = -1, inFlight = 0, ...counts] = await this.run(() => this.reserveScript.exec(withReservations(keys), args));
     const failures = Math.max(0, ...counts);
@@ -90,7 +92,7 @@ export class UpstashStore implements CounterStore {
   }
 
   async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
-    const counts = await this.run(() => this.confirmFailureScript.exec(withReservations(keys), [ttlMs(rule), reservationId]));
+    const counts = await this.run(() => this.confirmFailureScript.exec(withReservations(keys), [ttlMs(rule), reservationId, rule.lockOutAtFailure ? String(rule.limit) : "0", idleMs(rule)]));
     return { failures: Math.max(0, ...counts), counts };
   }
 
@@ -100,7 +102,7 @@ export class UpstashStore implements CounterStore {
 
   async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule): Promise<LockState> {
     const others = [...attempts.keys()].filter((key) => key !== lockKey);
-    const args = [String(rule.limit), ttlMs(rule), String(attempts.get(lockKey) ?? 0), ...others.map((key) => String(attempts.get(key)))];
+    const args = [String(rule.limit), ttlMs(rule), idleMs(rule), String(attempts.get(lockKey) ?? 0), ...others.map((key) => String(attempts.get(key)))];
     const [locked, failures, leftMs] = await this.run(() => this.countRefusedScript.exec([lockKey, ...others], args));
     return { locked: locked === 1, failures, lockMsLeft: locked === 1 && leftMs >= 0 ? leftMs : null };
   }
