@@ -106,6 +106,33 @@ for (const { name, make } of stores) {
       expect(await store.reserve([ip, user], quiet, id())).toMatchObject({ kind: "locked", failures: 3, counts: [0, 3] });
     });
 
+    it("answers as the lock's end the latest end among the locked counters, and null when one of them never ends", async () => {
+      const { store, key } = setup();
+      const [soon, later, forever, below] = ["username=soon", "username=later", "username=forever2", "ip_address=192.0.2.11"].map(key) as [string, string, string, string];
+      const now = Date.now();
+      await store.merge([
+        { key: soon, count: 3, expiresAtMs: now + 30_000 },
+        { key: later, count: 3, expiresAtMs: now + 90_000 },
+        { key: forever, count: 3, expiresAtMs: null },
+        { key: below, count: 2, expiresAtMs: now + 600_000 }, // below the limit: its expiry is no lock's end
+      ]);
+      const both = await store.reserve([below, soon, later], quiet, id());
+      expect(both.kind === "locked" && both.lockMsLeft).toBeGreaterThan(85_000);
+      expect(both.kind === "locked" && both.lockMsLeft).toBeLessThanOrEqual(90_000);
+      expect(await store.reserve([soon, forever], quiet, id())).toMatchObject({ kind: "locked", lockMsLeft: null });
+    });
+
+    it("ignores the release of a reservation it does not hold", async () => {
+      const { store, key } = setup();
+      const k = key("username=stranger");
+      const r = id();
+      await store.reserve([k], rule, r);
+      await store.confirmFailure([k], r, rule);
+      await store.release([k], id(), false);
+      await store.release([k], r, false); // already settled
+      expect(await store.reserve([k], rule, id())).toMatchObject({ kind: "reserved", failures: 1 });
+    });
+
     it("clears the counters on release only when asked (reset on success), keeping other reservations", async () => {
       const { store, key } = setup();
       const k = key("username=carol");
