@@ -105,16 +105,32 @@ export class LockoutAdmin {
    * A counter combination (AXES_LOCKOUT_PARAMETERS) whose every part the filter gives has exactly
    * one key, computed here. One that involves a given part and also one the filter does not give
    * (status by username with `ip_address,username`, or any `user_agent` one) has a key per unknown
-   * value, so only a scan finds them; combinations that involve no given part cannot match.
+   * value, so only a scan finds them; combinations that involve no given part cannot match. Attempts
+   * without a username are counted on their address (`ip_address=…&username=`), so by IP the
+   * `username` combinations have that key too.
    */
   private async plan(filter: ParsedFilter): Promise<Plan> {
     const given: Record<LockoutParameter, boolean> = { ip_address: filter.address !== undefined, username: filter.username !== undefined, user_agent: false };
-    const direct = this.settings.parameters.filter((names) => names.every((name) => given[name]));
-    const scan = this.settings.parameters.some((names) => names.some((name) => given[name]) && !names.every((name) => given[name]));
-    if (direct.length === 0) return { keys: [], scan };
-    // Without an address only `username` combinations are direct, and with a username those never read it.
-    const address = filter.address ?? UNUSED_ADDRESS;
-    const keys = await lockoutKeysFor(this.keyPrefix, direct, { address, username: filter.username ?? "", userAgent: "" }, this.settings.ipv6Prefix);
+    const direct: (readonly LockoutParameter[])[] = [];
+    const withoutUsername: (readonly LockoutParameter[])[] = [];
+    let scan = false;
+    for (const names of this.settings.parameters) {
+      if (names.every((name) => given[name])) {
+        direct.push(names);
+        continue;
+      }
+      if (names.some((name) => given[name])) scan = true;
+      if (given.ip_address && !given.username && names.includes("username")) {
+        if (names.includes("user_agent")) scan = true;
+        else withoutUsername.push(names);
+      }
+    }
+    const keysOf = (combinations: (readonly LockoutParameter[])[], username: string) =>
+      combinations.length === 0
+        ? Promise.resolve([])
+        : // Without an address only `username` combinations are direct, and with a username those never read it.
+          lockoutKeysFor(this.keyPrefix, combinations, { address: filter.address ?? UNUSED_ADDRESS, username, userAgent: "" }, this.settings.ipv6Prefix);
+    const keys = [...(await keysOf(direct, filter.username ?? "")), ...(await keysOf(withoutUsername, ""))];
     return { keys, scan };
   }
 

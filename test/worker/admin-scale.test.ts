@@ -103,6 +103,17 @@ for (const { name, env, make } of stores) {
   });
 }
 
+describe("status and reset by IP without a scan", () => {
+  it("find the counter of attempts without a username, which is bound to the address", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN, AXES_LOCKOUT_PARAMETERS: '["username"]', AXES_FAILURE_LIMIT: "2" });
+    const ip = nextIp();
+    expect([await fail(gw, "", ip), await fail(gw, "", ip)]).toEqual([401, 429]);
+    expect(await admin(gw, `/lockouts/status?ip=${ip}`)).toMatchObject({ locked: true, counters: [{ ip_address: ip, username: "", failures: 2 }] });
+    expect(await admin(gw, "/lockouts/reset", { ip })).toEqual({ reset: 1 });
+    expect(await fail(gw, "", ip)).toBe(401);
+  });
+});
+
 describe("usernames in keys", () => {
   it("bounds the encoded length: a long or multibyte username becomes a digest", async () => {
     expect(await usernameInKey("a".repeat(MAX_KEY_USERNAME))).toBe("a".repeat(MAX_KEY_USERNAME));
