@@ -3,7 +3,7 @@
  * locked user still find its counters (computed keys, or a scan that completes), and the listing
  * pages through every lockout. Run on Upstash (the real Redis through the bridge) and on Postgres.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { MAX_KEY_USERNAME, usernameInKey } from "../../src/lockout/keys";
 import type { CounterSnapshot, CounterStore } from "../../src/store/contract";
 import { PostgresStore, createSqlClient } from "../../src/store/postgres";
@@ -43,22 +43,27 @@ const fail = async (gw: Gateway, username: string, ip: string) => (await gw.requ
  * 20,000 counters the way an attack leaves them: a third per address, a third per username, a third
  * per pair; every seventh at the limit (locked). Written with merge, 5,000 per call.
  */
-async function plantAttackers(store: CounterStore, prefix: string): Promise<{ locked: number }> {
-  const expiresAtMs = Date.now() + 3_600_000;
+async function plantAttackers(store: CounterStore, prefix: string): Promise<{ keys: string[]; locked: number }> {
+  // The stores are shared with other test runs: the test deletes them, and they would expire soon anyway.
+  const expiresAtMs = Date.now() + 300_000;
   const counters: CounterSnapshot[] = Array.from({ length: ATTACKERS }, (_, i) => {
     const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
     const name = ["ip_address=" + ip, `username=attacker-${i}`, `ip_address=${ip}&username=attacker-${i}`][i % 3]!;
     return { key: `${prefix}:lockout:${name}`, count: i % 7 === 0 ? 3 : 1, expiresAtMs };
   });
   for (let i = 0; i < counters.length; i += 5000) await store.merge(counters.slice(i, i + 5000));
-  return { locked: counters.filter((c) => c.count >= 3).length };
+  return { keys: counters.map((c) => c.key), locked: counters.filter((c) => c.count >= 3).length };
 }
 
 for (const { name, env, make } of stores) {
   describe(`admin at scale: ${name}`, () => {
     it(`finds, resets and lists a locked user among ${ATTACKERS} attacker counters`, { timeout: 120_000 }, async () => {
       const gw = gatewayWith({ ADMIN_TOKEN, AXES_LOCKOUT_PARAMETERS: PARAMETERS, AXES_FAILURE_LIMIT: "3", ...env });
-      const { locked: attackersLocked } = await plantAttackers(make(), gw.prefix);
+      const store = make();
+      const { keys: planted, locked: attackersLocked } = await plantAttackers(store, gw.prefix);
+      onTestFinished(async () => {
+        for (let i = 0; i < planted.length; i += 5000) await store.reset(planted.slice(i, i + 5000));
+      });
       const ip = nextIp();
       const victim = `victim-${crypto.randomUUID().slice(0, 8)}`;
       // As axes: the failure that reaches the limit is already answered with the lockout.
