@@ -39,7 +39,10 @@ function freePort(): Promise<number> {
 
 /** Starts `wrangler dev` in its own process group (wrangler runs node and workerd under it) and waits for "Ready on". */
 async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
-  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const port = await freePort();
+  // The first port is free again once probed, so the second probe may hand it out a second time.
+  let inspectorPort = await freePort();
+  while (inspectorPort === port) inspectorPort = await freePort();
   const vars = {
     ENVIRONMENT: "development",
     ORIGIN_URL: inject("originUrl"),

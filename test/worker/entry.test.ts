@@ -6,7 +6,7 @@ import { createWorker } from "../../src/index";
 import { neon, neonConfig } from "@neondatabase/serverless";
 import { DEMO, postgres } from "./helpers";
 
-// Keys live under wrangler.toml's CACHE_KEY_PREFIX in the shared Redis: random clients keep runs apart.
+// Keys live under the run's own CACHE_KEY_PREFIX (vitest.config.ts); random clients keep the tests apart.
 const randomIp = () => `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}::1`;
 const form = (username: string, password: string, ip: string) =>
   new Request("https://gateway.test/accounts/login/", {

@@ -4,21 +4,31 @@
  * Postgres down while Redis is up; both down; and recovery of each. Every test checks that no lockout
  * is lost, that the origin sees no more than the limit, and that the answer is what FAIL_MODE says.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { DEMO, bindings, bridge, clearFaults, gatewayWith, jsonLogin, neonHttp, nextIp, origin, postgres, statusesOf } from "./helpers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { DEMO, bindings, bridge, clearFaults, gatewayWith, jsonLogin, neonHttp, nextIp, origin, pinClock, postgres, statusesOf } from "./helpers";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const failover = { ...postgres, REDIS_TIMEOUT_MS: "300", CIRCUIT_BREAKER_FAILURES: "1", CIRCUIT_BREAKER_COOLDOWN: "1s", AXES_FAILURE_LIMIT: "3" };
+/**
+ * The breaker's cool-down runs on the pinned clock (each test advances it past COOLDOWN_MS), so no
+ * amount of real time during a test half-opens the circuit early. REDIS_TIMEOUT_MS is what a healthy
+ * call on a loaded machine stays well under, and the delay fault is well over it.
+ */
+const COOLDOWN_MS = 1000;
+const failover = { ...postgres, REDIS_TIMEOUT_MS: "2000", CIRCUIT_BREAKER_FAILURES: "1", CIRCUIT_BREAKER_COOLDOWN: "1s", AXES_FAILURE_LIMIT: "3" };
+const SLOWER_THAN_TIMEOUT = { mode: "delay", ms: 6000 };
 
 /** `count` failed logins for one user from one IP; answers the statuses. */
 const attack = (gw: ReturnType<typeof gatewayWith>, user: string, ip: string, count: number) =>
   statusesOf(gw, "/api/login/", count, () => jsonLogin(user, "wrong", ip));
 
-afterEach(clearFaults);
+afterEach(async () => {
+  vi.useRealTimers();
+  await clearFaults();
+});
 
 describe("Upstash fails mid-attack: Postgres keeps protecting, no lockout lost", () => {
-  for (const fault of [{ mode: "drop" }, { mode: "error", status: 500 }, { mode: "unauthorized" }, { mode: "delay", ms: 1000 }]) {
+  for (const fault of [{ mode: "drop" }, { mode: "error", status: 500 }, { mode: "unauthorized" }, SLOWER_THAN_TIMEOUT]) {
     it(`keeps the attacker locked and counts new attackers on Postgres when Upstash is ${fault.mode}`, async () => {
+      const clock = pinClock();
       const gw = gatewayWith(failover);
       const early = { user: `early-${crypto.randomUUID()}`, ip: nextIp() };
       const late = { user: `late-${crypto.randomUUID()}`, ip: nextIp() };
@@ -30,7 +40,7 @@ describe("Upstash fails mid-attack: Postgres keeps protecting, no lockout lost",
       expect(await attack(gw, late.user, late.ip, 5)).toEqual([401, 401, 429, 429, 429]); // counted on Postgres
 
       await bridge.fault({ mode: "none" });
-      await sleep(1100); // past CIRCUIT_BREAKER_COOLDOWN: the next call probes Upstash and copies back
+      clock.advance(COOLDOWN_MS); // past CIRCUIT_BREAKER_COOLDOWN: the next call probes Upstash and copies back
       const correct = (who: { ip: string }) => gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, who.ip));
       expect((await correct(late)).status).toBe(429);
       // With Postgres now gone, only Upstash can answer: the lock made during the outage is there.
@@ -42,14 +52,15 @@ describe("Upstash fails mid-attack: Postgres keeps protecting, no lockout lost",
   }
 
   it("stops paying Upstash's timeout once the circuit is open, and returns to Upstash after the cool-down", async () => {
+    const clock = pinClock();
     const gw = gatewayWith(failover);
-    await bridge.fault({ mode: "delay", ms: 1000 });
+    await bridge.fault(SLOWER_THAN_TIMEOUT);
     await attack(gw, "breaker", nextIp(), 1); // pays the timeout, opens the circuit
     await bridge.resetStats();
     await attack(gw, "breaker", nextIp(), 3);
     expect((await bridge.stats()).requests).toBe(0); // straight to Postgres
     await bridge.fault({ mode: "none" });
-    await sleep(1100);
+    clock.advance(COOLDOWN_MS);
     await bridge.resetStats();
     await attack(gw, "breaker2", nextIp(), 1);
     expect((await bridge.stats()).requests).toBeGreaterThanOrEqual(2); // copy-back + reservation
@@ -114,6 +125,7 @@ describe("both stores down: FAIL_MODE decides, and says so in the log", () => {
   });
 
   it("recovers when both come back, with the lock made before the outage intact", async () => {
+    const clock = pinClock();
     const gw = gatewayWith(failover);
     const who = { user: `both-${crypto.randomUUID()}`, ip: nextIp() };
     await attack(gw, who.user, who.ip, 3);
@@ -122,7 +134,7 @@ describe("both stores down: FAIL_MODE decides, and says so in the log", () => {
     expect(await attack(gw, who.user, who.ip, 1)).toEqual([503]);
     await bridge.fault({ mode: "none" });
     await neonHttp.fault({ mode: "none" });
-    await sleep(1100);
+    clock.advance(COOLDOWN_MS);
     expect(await attack(gw, who.user, who.ip, 1)).toEqual([429]);
   });
 });
