@@ -85,7 +85,7 @@ export function createAdmin({ config, stores, policy, sessions }: AdminDependenc
     return c.json({ ...health, config: configSummary(config) }, health.status === "ok" ? 200 : 503);
   });
 
-  admin.get("/lockouts", async (c) => c.json(await lockouts.list()));
+  admin.get("/lockouts", async (c) => c.json(await lockouts.list(c.req.query("cursor") ?? null)));
 
   admin.get("/lockouts/status", async (c) => c.json(await lockouts.status(clientFilter(c.req.query()))));
 

@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DEMO_PASSWORD, DEMO_USERNAME } from "../../tools/demo-origin/server.ts";
+import { Redis } from "@upstash/redis";
 import { type WranglerDev, freePort, startWranglerDev } from "./wrangler-dev.ts";
 
 const TSX = "node_modules/.bin/tsx";
@@ -264,8 +265,8 @@ describe("lockouts", () => {
     await failThreeTimes([[ip, freshName("a")], [ip, freshName("b")], [ip, freshName("c")]]);
     const { code, stdout } = await cli(["lockouts", "list", "--json"]);
     expect(code).toBe(0);
-    const body = JSON.parse(stdout) as { lockouts: { ip_address?: string; failures: number }[]; truncated: boolean };
-    expect(body.truncated).toBe(false);
+    const body = JSON.parse(stdout) as { lockouts: { ip_address?: string; failures: number }[]; cursor: string | null };
+    expect(body.cursor).toBeNull();
     expect(body.lockouts).toContainEqual(expect.objectContaining({ ip_address: ip, failures: 3 }));
   });
 
@@ -381,5 +382,27 @@ describe("sessions", () => {
     const { code, stdout } = await cli(["sessions", "list", "--username", username]);
     expect(code).toBe(0);
     expect(stdout.trim()).toBe(`No sessions for username ${username}.`);
+  });
+});
+
+describe("lockouts list at scale", () => {
+  it("follows every page of the listing: 2,500 lockouts come back, each once", { timeout: 120_000 }, async () => {
+    // Planted straight into Redis (through the bridge), where the gateway counts: far faster than 7,500 failed logins.
+    const redis = new Redis({ url: inject("bridgeUrl"), token: inject("bridgeToken"), enableTelemetry: false });
+    const keys = Array.from({ length: 2500 }, (_, i) => `${KEY_PREFIX}:lockout:username=paged-${i}`);
+    const pipeline = redis.pipeline();
+    for (const key of keys) pipeline.set(key, 3, { px: 600_000 });
+    await pipeline.exec();
+    try {
+      const { code, stdout } = await cli(["lockouts", "list", "--json"]);
+      expect(code).toBe(0);
+      const body = JSON.parse(stdout) as { lockouts: { username?: string }[]; cursor: string | null };
+      expect(body.cursor).toBeNull();
+      const paged = body.lockouts.map((l) => l.username).filter((name) => name?.startsWith("paged-"));
+      expect(paged).toHaveLength(2500);
+      expect(new Set(paged).size).toBe(2500);
+    } finally {
+      await redis.del(...keys);
+    }
   });
 });
