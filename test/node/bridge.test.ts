@@ -59,8 +59,12 @@ async function post(
 
 /**
  * A delayed request still reaches Redis after its client timed out, as with real Upstash; waiting for it keeps
- * the late command out of the next test's stats.
+ * the late command out of the next test's stats. The client must give up only after the bridge has read the
+ * command: with 100 ms a loaded machine sometimes aborted the request before that, and nothing ran.
  */
+const CLIENT_GIVES_UP_MS = 1500;
+const SLOWER_THAN_CLIENT = { mode: "delay", ms: 4000 } as const;
+
 async function commandRunsAfterClientGaveUp(commandsBefore: number): Promise<void> {
   await expect.poll(() => bridge.stats().commands, { timeout: 10_000 }).toBeGreaterThan(commandsBefore);
 }
@@ -226,9 +230,9 @@ describe("through @upstash/ratelimit", () => {
       limiter: Ratelimit.fixedWindow(1, "30 s"),
       prefix: `${prefix}rl:timeout`,
       ephemeralCache: false,
-      timeout: 100,
+      timeout: CLIENT_GIVES_UP_MS,
     });
-    bridge.setFault({ mode: "delay", ms: 300 });
+    bridge.setFault(SLOWER_THAN_CLIENT);
     const before = bridge.stats().commands;
     const result = await ratelimit.limit("slow");
     expect(result).toMatchObject({ success: true, reason: "timeout" });
@@ -430,13 +434,13 @@ describe("the SDK under faults", () => {
   });
 
   it("aborts with a TimeoutError when signal is a function returning AbortSignal.timeout", async () => {
-    bridge.setFault({ mode: "delay", ms: 300 });
+    bridge.setFault(SLOWER_THAN_CLIENT);
     const before = bridge.stats().commands;
     const impatient = new Redis({
       url: bridge.url,
       token,
       enableAutoPipelining: false,
-      signal: () => AbortSignal.timeout(100),
+      signal: () => AbortSignal.timeout(CLIENT_GIVES_UP_MS),
     });
     await expect(impatient.get(key("slow"))).rejects.toMatchObject({ name: "TimeoutError" });
     await commandRunsAfterClientGaveUp(before);

@@ -35,7 +35,7 @@ beforeAll(async () => {
     CACHE_KEY_PREFIX: KEY_PREFIX,
     LOGIN_ROUTES,
   });
-}, 90_000);
+}, 200_000);
 
 afterAll(async () => {
   await gateway?.stop();

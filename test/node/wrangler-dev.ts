@@ -32,8 +32,22 @@ function stopGroup(child: ChildProcess): void {
   }
 }
 
-/** Starts `wrangler dev` with `vars` and waits for "Ready on" (60 s at most). */
+/**
+ * Starts `wrangler dev` with `vars` and waits for "Ready on" (60 s at most). A port found free can be
+ * taken by another process before wrangler binds it (other test runs, the benchmark): then it tries
+ * again on new ports, 3 times at most.
+ */
 export async function startWranglerDev(vars: Record<string, string>): Promise<WranglerDev> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(vars);
+    } catch (error) {
+      if (attempt === 3 || !/Address already in use/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startOnce(vars: Record<string, string>): Promise<WranglerDev> {
   const port = await freePort();
   // The first port is free again once probed, so the second probe may hand it out a second time.
   let inspectorPort = await freePort();
