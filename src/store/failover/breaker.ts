@@ -1,7 +1,8 @@
 /**
- * A per-isolate circuit breaker for the primary store. After `threshold` consecutive failures it
- * opens: requests go straight to the fallback and stop paying the primary's timeout. After
- * `cooldownMs` one request probes the primary (half-open); success closes the circuit.
+ * A per-isolate circuit breaker for one Upstash database, shared by everything that uses it
+ * (counters, sessions, rate limits). After `threshold` consecutive failures it opens: calls go
+ * straight to the fallback and stop paying the primary's timeout. After `cooldownMs` one caller
+ * starts the probe (half-open); only the probe's outcome closes or re-opens the circuit.
  */
 export type CircuitState = "closed" | "open" | "half-open";
 
@@ -12,7 +13,7 @@ export class CircuitBreaker {
   private consecutiveFailures = 0;
   private openedAt: number | null = null;
   private probing = false;
-  /** When the current outage began (first failure that opened the circuit); null when closed. */
+  /** When the current outage began (the failure that opened the circuit); null when closed. */
   outageStartedAt: number | null = null;
 
   constructor(
@@ -26,7 +27,7 @@ export class CircuitBreaker {
     return this.probing || this.now() - this.openedAt >= this.cooldownMs ? "half-open" : "open";
   }
 
-  /** Decides where this call goes; in half-open only one caller at a time probes. */
+  /** Decides where this call goes; in half-open exactly one caller is told to probe. */
   gate(): Gate {
     if (this.openedAt === null) return "primary";
     if (this.probing || this.now() - this.openedAt < this.cooldownMs) return "fallback";
@@ -34,26 +35,35 @@ export class CircuitBreaker {
     return "probe";
   }
 
-  /** Records a primary success; true when it closed an open circuit. */
-  succeeded(): boolean {
-    const recovered = this.openedAt !== null;
+  /** Records a primary success of an ordinary call: forgets earlier failures, never closes an open circuit. */
+  succeeded(): void {
+    if (this.openedAt === null) this.consecutiveFailures = 0;
+  }
+
+  /**
+   * Records a primary failure of an ordinary call; true only when it opened the circuit. Calls that
+   * were already in flight when it opened fail too, and are not a new opening.
+   */
+  failed(): boolean {
+    if (this.openedAt !== null) return false;
+    this.consecutiveFailures += 1;
+    if (this.consecutiveFailures < this.threshold) return false;
+    this.outageStartedAt = this.now();
+    this.openedAt = this.now();
+    return true;
+  }
+
+  /** The probe reached the primary and copied back: the circuit closes. */
+  probeSucceeded(): void {
     this.consecutiveFailures = 0;
     this.openedAt = null;
     this.probing = false;
     this.outageStartedAt = null;
-    return recovered;
   }
 
-  /** Records a primary failure; true when it opened (or re-opened) the circuit. */
-  failed(): boolean {
-    this.consecutiveFailures += 1;
-    const wasProbe = this.probing;
+  /** The probe failed: open for another cool-down, keeping the outage's start. */
+  probeFailed(): void {
+    this.openedAt = this.now();
     this.probing = false;
-    if (wasProbe || this.consecutiveFailures >= this.threshold) {
-      this.outageStartedAt ??= this.now();
-      this.openedAt = this.now();
-      return true;
-    }
-    return false;
   }
 }
