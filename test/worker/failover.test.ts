@@ -44,7 +44,10 @@ async function timed(request: () => Promise<Response>): Promise<{ status: number
   const started = performance.now();
   const res = await request();
   await res.body?.cancel();
-  return { status: res.status, ms: performance.now() - started };
+  const ms = performance.now() - started;
+  // Shown with --silent=false: the measured waits behind README's failover table.
+  console.info(`waited ${Math.round(ms)} ms for ${res.status} (${expect.getState().currentTestName})`);
+  return { status: res.status, ms };
 }
 
 afterEach(async () => {
