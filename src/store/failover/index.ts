@@ -118,14 +118,14 @@ export class FailoverStore implements CounterStore {
   /** Runs a deletion on Upstash (through the breaker) and on Postgres, at once; fails only when both fail. */
   private async onBoth(operation: string, keys: readonly string[], call: (store: CounterStore) => Promise<void>): Promise<void> {
     for (const key of keys) this.shared.pending.delete(key); // a copy not yet written must not bring the counter back
-    let primaryError: unknown = null;
-    const [, fallback] = await Promise.allSettled([
-      this.failover.primaryOnly(operation, this.scope, () => call(this.primary)).then((done) => {
-        if (done === undefined) primaryError = new StoreError(this.primary.kind, "error", "skipped");
-      }),
-      this.failover.fallback(this.scope, () => call(this.fallback)),
+    const [primary, fallback] = await Promise.all([
+      this.failover.primaryOnly(operation, this.scope, () => call(this.primary).then(() => true)),
+      this.failover.fallback(this.scope, () => call(this.fallback)).then(
+        () => null,
+        (error: unknown) => error,
+      ),
     ]);
-    if (primaryError !== null && fallback.status === "rejected") throw fallback.reason;
+    if (primary === undefined && fallback !== null) throw fallback;
   }
 
   merge(counters: readonly CounterSnapshot[]): Promise<void> {
