@@ -48,6 +48,18 @@ describe("circuit breaker (driven clock)", () => {
     expect(breaker.state).toBe("open");
   });
 
+  it("lets another caller probe when a probe never reported (its background work was cut off)", () => {
+    let now = 0;
+    const breaker = new CircuitBreaker(1, 1000, () => now);
+    breaker.failed();
+    now = 1000;
+    expect(breaker.gate()).toBe("probe");
+    now = 20_000;
+    expect(breaker.gate()).toBe("fallback");
+    now = 31_000;
+    expect(breaker.gate()).toBe("probe");
+  });
+
   it("forgets isolated failures after a success", () => {
     const breaker = new CircuitBreaker(2, 1000, () => 0);
     breaker.failed();

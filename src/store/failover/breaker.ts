@@ -9,10 +9,17 @@ export type CircuitState = "closed" | "open" | "half-open";
 /** What the breaker lets the caller do now. */
 export type Gate = "primary" | "probe" | "fallback";
 
+/**
+ * A probe that has not reported by then is taken as lost (its request context was cancelled before
+ * the background work ended): the next caller may probe again, instead of the circuit staying
+ * half-open with every call on the fallback for good. The probe's own calls time out well before.
+ */
+const PROBE_LOST_MS = 30_000;
+
 export class CircuitBreaker {
   private consecutiveFailures = 0;
   private openedAt: number | null = null;
-  private probing = false;
+  private probeStartedAt: number | null = null;
   /** When the current outage began (the failure that opened the circuit); null when closed. */
   outageStartedAt: number | null = null;
 
@@ -21,6 +28,10 @@ export class CircuitBreaker {
     private readonly cooldownMs: number,
     private readonly now: () => number = Date.now,
   ) {}
+
+  private get probing(): boolean {
+    return this.probeStartedAt !== null && this.now() - this.probeStartedAt < PROBE_LOST_MS;
+  }
 
   get state(): CircuitState {
     if (this.openedAt === null) return "closed";
@@ -31,7 +42,7 @@ export class CircuitBreaker {
   gate(): Gate {
     if (this.openedAt === null) return "primary";
     if (this.probing || this.now() - this.openedAt < this.cooldownMs) return "fallback";
-    this.probing = true;
+    this.probeStartedAt = this.now();
     return "probe";
   }
 
@@ -57,13 +68,13 @@ export class CircuitBreaker {
   probeSucceeded(): void {
     this.consecutiveFailures = 0;
     this.openedAt = null;
-    this.probing = false;
+    this.probeStartedAt = null;
     this.outageStartedAt = null;
   }
 
   /** The probe failed: open for another cool-down, keeping the outage's start. */
   probeFailed(): void {
     this.openedAt = this.now();
-    this.probing = false;
+    this.probeStartedAt = null;
   }
 }
