@@ -64,7 +64,7 @@ export function createStores({ store: settings, sessions, keyPrefix }: GatewayCo
     redis,
     sessions: sessionStore,
     forRequest(background) {
-      const scope = new RequestScope(background);
+      const scope = new RequestScope(background, (upstash?.timeoutMs ?? 0) + (postgres?.timeoutMs ?? 0));
       return {
         store: store instanceof FailoverStore ? store.forRequest(scope) : store,
         sessions: sessionStore instanceof FailoverSessionStore ? sessionStore.forRequest(scope) : sessionStore,

@@ -186,6 +186,18 @@ describe("at most one store timeout per request (timeouts 1 s; bounds with 0.8 s
     expect(Math.max(...waits)).toBeLessThan(bound);
   });
 
+  it("bounds a request's store calls in all when Upstash answers slowly but within its timeout", async () => {
+    const gw = gatewayWith(slow);
+    const first = await send(gw, "/accounts/login/", formLogin(nextIp()));
+    const cookie = first.headers.getSetCookie().find((c) => c.startsWith("sessionid="))!.split(";")[0]!;
+    await drain();
+    await bridge.fault({ mode: "delay", ms: 900 });
+    // Four calls of 900 ms each (session read, reserve, give-back, session write) would take 3.6 s.
+    const login = await timed(() => send(gw, "/accounts/login/", formLogin(nextIp(), cookie)));
+    expect(login.status).toBe(302);
+    expect(login.ms).toBeLessThan(1000 + 1000 + 800);
+  });
+
   it("answers 503 within REDIS_TIMEOUT_MS + DATABASE_TIMEOUT_MS when both are frozen and login=closed", async () => {
     const gw = gatewayWith(slow);
     await bridge.fault({ mode: "delay", ms: 5000 });

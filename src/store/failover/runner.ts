@@ -53,7 +53,7 @@ export class Failover {
   private async onPrimary<T>(operation: string, scope: RequestScope | null, call: () => Promise<T>): Promise<{ readonly value: T } | null> {
     if (!this.tryPrimary(scope)) return null;
     try {
-      const value = await call();
+      const value = await (scope ? scope.within(this.primaryKind, call) : call());
       this.breaker.succeeded();
       return { value };
     } catch (error) {
@@ -67,7 +67,7 @@ export class Failover {
   async fallback<T>(scope: RequestScope | null, call: () => Promise<T>): Promise<T> {
     scope?.skipIfFailed(this.fallbackKind);
     try {
-      return await call();
+      return await (scope ? scope.within(this.fallbackKind, call) : call());
     } catch (error) {
       if (error instanceof StoreError) scope?.failed(this.fallbackKind, error);
       throw error;
