@@ -151,11 +151,16 @@ describe("at most one store timeout per request (timeouts 1 s; bounds with 0.8 s
     body: new URLSearchParams({ username: DEMO.username, password: DEMO.password }).toString(),
   });
 
+  /** Logs the demo user in while the stores are well; answers the session cookie. */
+  async function sessionOf(gw: Gateway): Promise<string> {
+    const first = await send(gw, "/accounts/login/", formLogin(nextIp()));
+    await drain();
+    return first.headers.getSetCookie().find((c) => c.startsWith("sessionid="))!.split(";")[0]!;
+  }
+
   it("costs a successful login that sets a session at most one REDIS_TIMEOUT_MS when Upstash is frozen", async () => {
     const gw = gatewayWith(slow);
-    const first = await send(gw, "/accounts/login/", formLogin(nextIp()));
-    const cookie = first.headers.getSetCookie().find((c) => c.startsWith("sessionid="))!.split(";")[0]!;
-    await drain();
+    const cookie = await sessionOf(gw);
     await bridge.fault({ mode: "delay", ms: 5000 });
     // Session read, reservation, give-back and session write: only the first may wait for Upstash.
     const login = await timed(() => send(gw, "/accounts/login/", formLogin(nextIp(), cookie)));
@@ -169,9 +174,7 @@ describe("at most one store timeout per request (timeouts 1 s; bounds with 0.8 s
   it("keeps every request under REDIS_TIMEOUT_MS + DATABASE_TIMEOUT_MS when both are frozen, the half-open probe included", async () => {
     const policy = { name: "pages", path: "/", algorithm: "fixed-window", limit: 100, window: "1m", key: ["ip"] };
     const gw = gatewayWith({ ...slow, FAIL_MODE: "open", RATE_LIMITS: JSON.stringify([policy]) });
-    const first = await send(gw, "/accounts/login/", formLogin(nextIp()));
-    const cookie = first.headers.getSetCookie().find((c) => c.startsWith("sessionid="))!.split(";")[0]!;
-    await drain();
+    const cookie = await sessionOf(gw);
     await bridge.fault({ mode: "delay", ms: 5000 });
     await neonHttp.fault({ mode: "delay", ms: 5000 });
     const bound = 1000 + 1000 + 800;
@@ -188,9 +191,7 @@ describe("at most one store timeout per request (timeouts 1 s; bounds with 0.8 s
 
   it("bounds a request's store calls in all when Upstash answers slowly but within its timeout", async () => {
     const gw = gatewayWith(slow);
-    const first = await send(gw, "/accounts/login/", formLogin(nextIp()));
-    const cookie = first.headers.getSetCookie().find((c) => c.startsWith("sessionid="))!.split(";")[0]!;
-    await drain();
+    const cookie = await sessionOf(gw);
     await bridge.fault({ mode: "delay", ms: 900 });
     // Four calls of 900 ms each (session read, reserve, give-back, session write) would take 3.6 s.
     const login = await timed(() => send(gw, "/accounts/login/", formLogin(nextIp(), cookie)));
