@@ -1,5 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { silenceOutboundConnectionTraces } from "./test/setup/workerd-noise.ts";
+
+silenceOutboundConnectionTraces();
 
 /**
  * Two layers, as in the house style:
@@ -29,6 +33,13 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ENVIRONMENT: "test",
+                // The Worker entry's own key prefix (the shared Redis and Postgres hold the default `axes`).
+                CACHE_KEY_PREFIX: `test-entry-${randomUUID()}`,
+                // wrangler.toml's 1 s (Upstash) and 2 s (Postgres) are margins a loaded 2-core machine can
+                // cross, and a healthy call that times out becomes a 503 or a failover no test asked for.
+                // Tests of timeouts and failover set their own.
+                REDIS_TIMEOUT_MS: "10000",
+                DATABASE_TIMEOUT_MS: "10000",
                 ORIGIN_URL: inject<string>("originUrl"),
                 UPSTASH_REDIS_REST_URL: inject<string>("bridgeUrl"),
                 UPSTASH_REDIS_REST_TOKEN: inject<string>("bridgeToken"),

@@ -73,7 +73,7 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     // An unsettled reservation (the isolate vanished) outlives the origin's timeout by a margin, no more.
     reservationSeconds: config.origin.timeoutMs / 1000 + RESERVATION_MARGIN_SECONDS,
   });
-  const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis);
+  const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis, config.rateLimitAnalytics);
   const sessions = new SessionRegistry(config.sessions, stores.sessions);
   const admin = createAdmin({ config, stores, policy, sessions });
   const adminPrefix = canonicalPath(config.admin?.prefix ?? "/__gateway");

@@ -1,54 +1,86 @@
 /**
  * Worker entry. The configuration is parsed once per isolate, on the first event (a Worker's env is
- * only handed over with one); a bad value answers 500 and logs which variable is wrong.
+ * only handed over with one).
+ *
+ * A broken configuration logs one `config_error` line per isolate naming every bad variable. When
+ * ORIGIN_URL itself parsed, the gateway keeps the site up: requests that may be logins (and the admin
+ * prefix) get 503, everything else is proxied without protection (src/passthrough/degraded.ts).
+ * When the origin is unknown, every request gets 500. AXES_ENABLED=false proxies everything.
  */
 import { type GatewayApp, createGateway } from "./app";
-import { ConfigError, parseConfig } from "./config";
+import { ConfigError, parseConfig, parseOrigin } from "./config";
+import { withAliases } from "./config/aliases";
+import { checkConfig } from "./config/check";
 import { logEvent, recordDecisionsIn } from "./http/log";
 import { runMaintenance } from "./maintenance";
+import { createPassthrough } from "./passthrough";
+import { degradedRefusal } from "./passthrough/degraded";
 import { type CounterStore, createStores } from "./store";
 
 interface Runtime {
-  readonly app: GatewayApp;
-  readonly store: CounterStore;
+  readonly app: Pick<GatewayApp, "fetch">;
+  /** The counter store, for the cron; null when nothing is counted. */
+  readonly store: CounterStore | null;
 }
 
-function misconfigured(error: ConfigError): Response {
-  logEvent("config_error", { variable: error.variable, message: error.message }, "error");
-  return new Response("The gateway is misconfigured; its log names the setting to fix.\n", {
-    status: 500,
-    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
-  });
+const misconfigured: Runtime["app"] = {
+  fetch: () =>
+    new Response("The gateway is misconfigured; its log names the setting to fix.\n", {
+      status: 500,
+      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    }),
+};
+
+/** The runtime for a configuration that did not parse, after logging every problem once. */
+function degraded(env: Record<string, unknown>): Runtime {
+  const { problems } = checkConfig(env);
+  let origin: ReturnType<typeof parseOrigin> | null = null;
+  try {
+    origin = parseOrigin(withAliases(env));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+  }
+  logEvent(
+    "config_error",
+    {
+      variables: problems.map((problem) => problem.variable).join(","),
+      message: problems.map((problem) => problem.message).join("; "),
+      serving: origin ? "proxy_without_protection_logins_503" : "500_everywhere",
+    },
+    "error",
+  );
+  return { app: origin ? createPassthrough(origin, degradedRefusal(env)) : misconfigured, store: null };
+}
+
+function runtimeFor(env: Env): Runtime {
+  const raw = env as unknown as Record<string, unknown>;
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    config = parseConfig(raw);
+  } catch (error) {
+    if (error instanceof ConfigError) return degraded(raw);
+    throw error;
+  }
+  if (!config.enabled) {
+    logEvent("axes_disabled", { message: "AXES_ENABLED=false: nothing is counted and every request is proxied" }, "warn");
+    return { app: createPassthrough(config.origin), store: null };
+  }
+  recordDecisionsIn(env.ANALYTICS ?? null);
+  const stores = createStores(config);
+  return { app: createGateway(config, stores), store: stores.store };
 }
 
 /** A Worker handler that builds the gateway from the first event's env and keeps it. */
 export function createWorker(): ExportedHandler<Env> {
   let runtime: Runtime | undefined;
-  const build = (env: Env): Runtime => {
-    if (!runtime) {
-      const config = parseConfig(env as unknown as Record<string, unknown>);
-      recordDecisionsIn(env.ANALYTICS ?? null);
-      const stores = createStores(config);
-      runtime = { app: createGateway(config, stores), store: stores.store };
-    }
-    return runtime;
-  };
+  const build = (env: Env): Runtime => (runtime ??= runtimeFor(env));
   return {
     async fetch(request, env, ctx) {
-      try {
-        return await build(env).app.fetch(request, env, ctx);
-      } catch (error) {
-        if (error instanceof ConfigError) return misconfigured(error);
-        throw error;
-      }
+      return build(env).app.fetch(request, env, ctx);
     },
     async scheduled(_controller, env) {
-      try {
-        await runMaintenance(build(env).store);
-      } catch (error) {
-        if (error instanceof ConfigError) misconfigured(error);
-        else throw error;
-      }
+      const { store } = build(env);
+      if (store) await runMaintenance(store);
     },
   };
 }

@@ -7,16 +7,25 @@
  *
  * Environment: ORIGIN_URL (skip the demo origin), GATEWAY_PORT (8787), DEMO_ORIGIN_PORT (8078),
  * BRIDGE_PORT (8079), NEON_HTTP_PORT (8077), REDIS_URL (redis://127.0.0.1:6379), DATABASE_URL
- * (postgresql://postgres@127.0.0.1:5432/test). Credentials in .dev.vars win over the local stores.
+ * (postgresql://postgres@127.0.0.1:5432/test), CACHE_KEY_PREFIX (wrangler.toml's). Credentials in .dev.vars win over the local stores;
+ * values still equal to .dev.vars.example's placeholders are ignored.
+ *
+ * The Worker's variables reach wrangler in a 0600 temporary env file (not `--var`, which `ps` shows).
+ * The gateway's JSON log lines go to stdout as they are (`npm run -s dev | jq`); everything else
+ * wrangler prints goes to stderr.
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { type Bridge, startBridge } from "./bridge/server.ts";
 import { type DemoOrigin, startDemoOrigin } from "./demo-origin/server.ts";
 import { type NeonHttpServer, startNeonHttp } from "./neon-http/server.ts";
+import { formatDevVars, parseDevVars, withoutPlaceholders } from "./check/dev-vars.ts";
+import { freePort } from "./shared/server.ts";
 
 const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8787);
 /** Public on purpose: it only ever guards the loopback dev server, like the bridge's --dev token. */
@@ -45,10 +54,25 @@ async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
+const readVars = (path: string) => (existsSync(path) ? parseDevVars(readFileSync(path, "utf8")) : {});
+
+/** .dev.vars without the values still copied from .dev.vars.example (a fake Upstash URL would make every login 503). */
+const devVars = withoutPlaceholders(readVars(".dev.vars"), readVars(".dev.vars.example"));
+
 /** Whether .dev.vars already sets a variable (the user's own database). */
-function devVarsSet(name: string): boolean {
-  return existsSync(".dev.vars") && new RegExp(`^\\s*${name}\\s*=`, "m").test(readFileSync(".dev.vars", "utf8"));
-}
+const devVarsSet = (name: string): boolean => devVars.vars[name] !== undefined;
+
+/** A gateway log line: one JSON object (wrangler may colour it). */
+const jsonLine = (line: string): string | undefined => {
+  const plain = line.replace(/\x1b\[[0-9;]*m/g, "").trim();
+  if (!plain.startsWith("{")) return undefined;
+  try {
+    JSON.parse(plain);
+    return plain;
+  } catch {
+    return undefined;
+  }
+};
 
 const hostOf = (url: string, defaultPort: number) => {
   const { hostname, port } = new URL(url);
@@ -76,6 +100,7 @@ async function startPostgres(): Promise<NeonHttpServer | null> {
 
 async function main(): Promise<void> {
   const vars: Record<string, string> = { ENVIRONMENT: "development" };
+  if (process.env.CACHE_KEY_PREFIX) vars.CACHE_KEY_PREFIX = process.env.CACHE_KEY_PREFIX;
   let storeLine: string;
   let bridge: Bridge | undefined;
   let origin: DemoOrigin | undefined;
@@ -114,36 +139,55 @@ async function main(): Promise<void> {
   }
 
   // The admin API on the loopback dev server uses a fixed, documented token unless .dev.vars sets one.
-  let adminLine = "ADMIN_TOKEN from .dev.vars";
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const adminPrefix = devVars.vars.ADMIN_PREFIX ?? "/__gateway";
+  let adminLine = `GATEWAY_URL=${gatewayUrl} npm run gateway -- health   (ADMIN_TOKEN from .dev.vars)`;
   if (!devVarsSet("ADMIN_TOKEN")) {
     vars.ADMIN_TOKEN = DEV_ADMIN_TOKEN;
-    adminLine = `GATEWAY_ADMIN_TOKEN=${DEV_ADMIN_TOKEN} npm run gateway -- health   (dev-only token)`;
+    adminLine = `GATEWAY_URL=${gatewayUrl} GATEWAY_ADMIN_TOKEN=${DEV_ADMIN_TOKEN} npm run gateway -- health   (dev-only token)`;
   }
+  const placeholderLine = devVars.placeholders.length
+    ? `  Ignored   .dev.vars ${devVars.placeholders.join(", ")}: still the example values of .dev.vars.example\n`
+    : "";
 
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(gatewayPort), ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])];
+  // .dev.vars is not read when an env file is given, so its values go into ours (and win, as before).
+  const envDir = mkdtempSync(join(tmpdir(), "gateway-dev-"));
+  const envFile = join(envDir, "vars.env");
+  writeFileSync(envFile, formatDevVars({ ...vars, ...devVars.vars }), { mode: 0o600 });
+  const inspectorPort = await freePort();
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(gatewayPort), "--inspector-port", String(inspectorPort), "--env-file", envFile];
   const wrangler = spawn("wrangler", args, { stdio: ["inherit", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
 
   // Offline, wrangler cannot fetch the sample `request.cf` object; that warning is noise here.
   const noise = /Request\.cf|ENOTFOUND workers\.cloudflare\.com|at GetAddrInfoReqWrap|callbackTrampoline/;
   let announced = false;
-  const relay = (chunk: Buffer, out: NodeJS.WriteStream) => {
+  // Gateway log lines to stdout, plain; wrangler's own output to stderr.
+  const relay = (chunk: Buffer) => {
     for (const line of chunk.toString().split("\n")) {
       if (line === "" || noise.test(line)) continue;
-      out.write(`${line}\n`);
+      const json = jsonLine(line);
+      if (json !== undefined) {
+        process.stdout.write(`${json}\n`);
+        continue;
+      }
+      process.stderr.write(`${line}\n`);
       if (!announced && /Ready on/.test(line)) {
         announced = true;
-        out.write(
-          `\n  Gateway   http://127.0.0.1:${gatewayPort}/  (open http://127.0.0.1:${gatewayPort}/accounts/login/ in a browser)\n` +
-            `  Origin    ${originLine}\n  Counters  ${storeLine}\n  Fallback  ${fallbackLine}\n  Admin     ${adminLine}\n\n`,
+        process.stderr.write(
+          `\n  Gateway   ${gatewayUrl}/  (open ${gatewayUrl}/accounts/login/ in a browser)\n` +
+            `  Origin    ${originLine}\n  Counters  ${storeLine}\n  Fallback  ${fallbackLine}\n` +
+            `  Admin     ${adminLine}\n  Dashboard ${gatewayUrl}${adminPrefix}/  (sign in with the admin token)\n${placeholderLine}` +
+            `  Logs      JSON lines on stdout: npm run -s dev | jq .\n\n`,
         );
       }
     }
   };
-  wrangler.stdout.on("data", (chunk: Buffer) => relay(chunk, process.stdout));
-  wrangler.stderr.on("data", (chunk: Buffer) => relay(chunk, process.stderr));
+  wrangler.stdout.on("data", relay);
+  wrangler.stderr.on("data", relay);
 
   const stop = async (code: number) => {
     wrangler.kill("SIGTERM");
+    rmSync(envDir, { recursive: true, force: true });
     await Promise.allSettled([bridge?.close(), origin?.close(), neonHttp?.close()]);
     process.exit(code);
   };

@@ -3,7 +3,8 @@
  * (Hono's bearerAuth compares in constant time). Disabled (404) when no token is set. It is its own
  * app, handed every request whose canonical path is under the prefix (see app.ts), so it answers
  * every such request itself: an unknown endpoint is 404 and a known one with another method 405,
- * never a fall-through to the origin.
+ * never a fall-through to the origin. The dashboard (./dashboard) lives at the prefix itself. Every
+ * answer is `Cache-Control: no-store`.
  */
 import { type Context, Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
@@ -14,8 +15,11 @@ import type { LockoutPolicy } from "../lockout/policy";
 import type { SessionRegistry } from "../sessions";
 import { StoreError } from "../store/contract";
 import type { Stores } from "../store";
+import type { AdminBindings } from "./bindings";
+import { createDashboard } from "./dashboard";
 import { storeHealth } from "./health";
 import { AdminInputError, type ClientFilter, LockoutAdmin } from "./lockouts";
+import { configSummary } from "./summary";
 
 export interface AdminDependencies {
   readonly config: GatewayConfig;
@@ -45,10 +49,6 @@ function clientFilter(input: Record<string, unknown>): ClientFilter {
   return filter;
 }
 
-/** What the gateway hands the admin app with each request. */
-export interface AdminBindings {
-  readonly requestId: string;
-}
 /** The admin app: routes on the path below the prefix (canonical), with the gateway's request id. */
 export type AdminApp = Hono<{ Bindings: AdminBindings }>;
 
@@ -58,12 +58,19 @@ const methodNotAllowed = (allowed: string) => (c: Context) => c.json({ error: `m
 /** The admin routes, paths relative to the prefix; a 404 responder when the API is disabled. */
 export function createAdmin({ config, stores, policy, sessions }: AdminDependencies): AdminApp {
   const admin: AdminApp = new Hono<{ Bindings: AdminBindings }>();
+  // Lockout lists, health and pages are about now and about people: never cached anywhere.
+  admin.use(async function noStore(c, next) {
+    await next();
+    c.header("cache-control", "no-store");
+  });
   if (config.admin === null) {
     admin.all("*", (c) => c.json({ error: "admin API disabled" }, 404));
     return admin;
   }
   const lockouts = new LockoutAdmin(stores.store, config.lockout, config.keyPrefix);
   const message = (text: string) => ({ error: text });
+  // The dashboard signs in with a form and a cookie, so it is mounted ahead of the bearer check.
+  admin.route("/", createDashboard({ config, admin: config.admin, stores, policy, lockouts }));
   admin.use(
     bearerAuth({
       token: config.admin.token,
@@ -78,7 +85,7 @@ export function createAdmin({ config, stores, policy, sessions }: AdminDependenc
     return c.json({ ...health, config: configSummary(config) }, health.status === "ok" ? 200 : 503);
   });
 
-  admin.get("/lockouts", async (c) => c.json(await lockouts.list()));
+  admin.get("/lockouts", async (c) => c.json(await lockouts.list(c.req.query("cursor") ?? null)));
 
   admin.get("/lockouts/status", async (c) => c.json(await lockouts.status(clientFilter(c.req.query()))));
 
@@ -138,28 +145,4 @@ export function createAdmin({ config, stores, policy, sessions }: AdminDependenc
     return c.json({ error: "internal error" }, 500);
   });
   return admin;
-}
-
-/** The configuration without a secret in it. */
-function configSummary(config: GatewayConfig) {
-  return {
-    environment: config.environment,
-    origin: config.origin.url?.host ?? "zone",
-    login_routes: config.login.routes.map((r) => `${r.methods.join(",")} ${r.path}`),
-    lockout: {
-      failure_limit: config.lockout.failureLimit,
-      cooloff_seconds: config.lockout.cooloffSeconds,
-      parameters: config.lockout.parameters,
-      reset_on_success: config.lockout.resetOnSuccess,
-      http_response_code: config.lockout.httpResponseCode,
-      ipv6_prefix: config.lockout.ipv6Prefix,
-    },
-    whitelist_entries: config.whitelist.size,
-    blacklist_entries: config.blacklist.size,
-    stores: { upstash: config.store.upstash !== null, postgres: config.store.postgres !== null },
-    fail_mode: config.failMode,
-    rate_limits: config.rateLimits.policies.map((p) => p.name),
-    sessions: { cookie: config.sessions.cookieName, enforcement: config.sessions.enforcement, timeout_seconds: config.sessions.timeoutMs / 1000 },
-    lockout_webhook: config.lockoutWebhook !== null,
-  };
 }

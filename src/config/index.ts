@@ -10,8 +10,9 @@ import { type SessionSettings, parseSessionSettings } from "../sessions/settings
 import type { OriginSettings } from "../proxy";
 import type { RateLimitSettings } from "../ratelimit";
 import { parseHeaderStyle, parseRateLimits } from "../ratelimit/policies";
+import { withAliases } from "./aliases";
 import { parseDurationSeconds } from "./duration";
-import { ConfigError, type RawEnv, readChoice, readInteger, readList, readText } from "./read";
+import { ConfigError, type RawEnv, readBoolean, readChoice, readInteger, readList, readText } from "./read";
 
 export { ConfigError } from "./read";
 
@@ -33,6 +34,8 @@ export interface FailModes {
 
 export interface GatewayConfig {
   readonly environment: string;
+  /** AXES_ENABLED: false counts nothing and proxies every request (django-axes' switch). @default true */
+  readonly enabled: boolean;
   readonly origin: OriginSettings;
   readonly login: {
     readonly routes: readonly LoginRoute[];
@@ -44,6 +47,8 @@ export interface GatewayConfig {
   };
   readonly failMode: FailModes;
   readonly rateLimits: RateLimitSettings;
+  /** RATE_LIMIT_ANALYTICS: @upstash/ratelimit's analytics (the Upstash console's rate-limit dashboard). @default false */
+  readonly rateLimitAnalytics: boolean;
   readonly lockout: LockoutSettings;
   /** Seconds an isolate answers a known lock without asking the store; 0 = always ask. @default 5 */
   readonly lockCacheSeconds: number;
@@ -82,7 +87,8 @@ function parseWebhook(env: RawEnv): GatewayConfig["lockoutWebhook"] {
   return Object.freeze({ url, timeoutMs });
 }
 
-function parseOrigin(env: RawEnv): OriginSettings {
+/** ORIGIN_URL and how requests are forwarded; parsed on its own when the rest of the configuration is broken. */
+export function parseOrigin(env: RawEnv): OriginSettings {
   const text = readText(env, "ORIGIN_URL");
   let url: URL | null = null;
   if (text !== undefined) {
@@ -199,14 +205,16 @@ function parseFailModes(env: RawEnv): FailModes {
   return Object.freeze(modes);
 }
 
-/** Parses and freezes the configuration. @throws ConfigError */
-export function parseConfig(env: RawEnv): GatewayConfig {
+/** Parses and freezes the configuration (django-axes' names accepted as aliases, see ./aliases). @throws ConfigError */
+export function parseConfig(input: RawEnv): GatewayConfig {
+  const env = withAliases(input);
   const environment = readText(env, "ENVIRONMENT")?.toLowerCase() ?? "production";
   const usernameField = readText(env, "AXES_USERNAME_FORM_FIELD") ?? "username";
   const keyPrefix = readText(env, "CACHE_KEY_PREFIX") ?? "axes";
   if (!/^[\w.-]{1,64}$/.test(keyPrefix)) throw new ConfigError("CACHE_KEY_PREFIX", "use 1-64 letters, digits, '_', '.' or '-'", "myapp");
   return Object.freeze({
     environment,
+    enabled: readBoolean(env, "AXES_ENABLED", true),
     origin: parseOrigin(env),
     login: Object.freeze({
       routes: parseLoginRoutes(env, usernameField),
@@ -216,6 +224,7 @@ export function parseConfig(env: RawEnv): GatewayConfig {
     }),
     failMode: parseFailModes(env),
     rateLimits: Object.freeze({ policies: parseRateLimits(env), headers: parseHeaderStyle(env) }),
+    rateLimitAnalytics: readBoolean(env, "RATE_LIMIT_ANALYTICS", false),
     lockout: parseLockoutSettings(env),
     lockCacheSeconds: readInteger(env, "LOCKOUT_CACHE_SECONDS", 5, { min: 0, max: 3600, example: "5" }),
     whitelist: parseAddressList(env, "AXES_WHITELIST_IPS"),

@@ -9,8 +9,9 @@ export class ConfigError extends Error {
   override name = "ConfigError";
   constructor(
     readonly variable: string,
-    problem: string,
-    example: string,
+    readonly problem: string,
+    /** A valid value, written as it would appear after `NAME=` (quoted for a shell where needed). */
+    readonly example: string,
   ) {
     super(`${variable}: ${problem} (example: ${variable}=${example})`);
   }

@@ -18,17 +18,32 @@ export interface LoginClient {
   readonly userAgent: string;
 }
 
-/** Usernames longer than this are stored as a digest so keys stay small. */
-const MAX_KEY_USERNAME = 200;
+/**
+ * A username whose percent-encoded form is longer than this enters keys as a digest, so a key stays
+ * small whatever the username: the bound is on the encoded length because 200 multibyte characters
+ * encode to up to 2,400 bytes.
+ */
+export const MAX_KEY_USERNAME = 200;
+
+/**
+ * Marks a digested username. encodeURIComponent always encodes ":", so no username written as itself
+ * can look like a digest (and collide with a long username's counter).
+ */
+export const DIGEST_MARK = "sha256:";
 
 /** The name a login attempt is counted under (see ./username). */
 export { countedUsername as normaliseUsername } from "./username";
 
 const digest = (text: string) => sha256Hex(text, 16);
 
-/** How a normalised username is written inside a key. */
+/**
+ * How a normalised username is written inside a key: percent-encoded, or a digest when that is longer
+ * than MAX_KEY_USERNAME.
+ * @example await usernameInKey("alice") // "alice"; a 201-character name gives "sha256:" and 32 hex digits
+ */
 export async function usernameInKey(username: string): Promise<string> {
-  return username.length > MAX_KEY_USERNAME ? `sha256.${await digest(username)}` : encodeURIComponent(username);
+  const encoded = encodeURIComponent(username);
+  return encoded.length > MAX_KEY_USERNAME ? DIGEST_MARK + (await digest(username)) : encoded;
 }
 
 /** The parts of a counter key, as written (`{ ip_address: "192.0.2.1", username: "alice" }`). */

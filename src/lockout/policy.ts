@@ -55,6 +55,8 @@ export interface LockoutPolicyOptions {
   readonly inFlightWaitSeconds?: number;
   /** How long an unsettled reservation stands: the origin's timeout plus a margin. @default 35 */
   readonly reservationSeconds?: number;
+  /** Without a cool-off, how long a counter that never reached the limit lives (CounterRule.idleSeconds). */
+  readonly idleCounterSeconds?: number;
   readonly now?: () => number;
   /** Waits between polls of a held attempt; tests drive it with their clock. */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -74,6 +76,12 @@ interface RefusedBatch {
 }
 
 const KNOWN_LOCKS_MAX = 10_000;
+/**
+ * Without AXES_COOLOFF_TIME, a counter that never reached the limit is forgotten a day after its last
+ * failure (one per attacker address and username would otherwise pile up forever); a real lockout
+ * stays until an admin resets it, as in django-axes.
+ */
+export const IDLE_COUNTER_SECONDS = 86_400;
 /** While one request re-asks the store about a cached lock, the others keep the cached answer this long. */
 const REFRESH_GRACE_MS = 1000;
 /** Refused attempts of one lock are written at most this often per isolate. */
@@ -91,7 +99,7 @@ const HOLD_MAX_MS = 400;
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Seconds for a Retry-After header: at least 1, null when the lock has no end. */
-const retryAfterOf = (msLeft: number | null): number | null => (msLeft === null ? null : Math.max(1, Math.ceil(msLeft / 1000)));
+export const retryAfterOf = (msLeft: number | null): number | null => (msLeft === null ? null : Math.max(1, Math.ceil(msLeft / 1000)));
 
 /** Decides, per login attempt, whether to refuse it, and settles the count once the origin answered. */
 export class LockoutPolicy {
@@ -102,6 +110,7 @@ export class LockoutPolicy {
   private readonly lockCacheMs: number;
   private readonly inFlightWaitMs: number;
   private readonly reservationMs: number;
+  private readonly idleCounterSeconds: number;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly knownLocks = new Map<string, KnownLock>();
@@ -116,6 +125,7 @@ export class LockoutPolicy {
     lockCacheSeconds = 5,
     inFlightWaitSeconds = 3,
     reservationSeconds = 35,
+    idleCounterSeconds = IDLE_COUNTER_SECONDS,
     now = Date.now,
     sleep = realSleep,
   }: LockoutPolicyOptions) {
@@ -126,6 +136,7 @@ export class LockoutPolicy {
     this.lockCacheMs = lockCacheSeconds * 1000;
     this.inFlightWaitMs = inFlightWaitSeconds * 1000;
     this.reservationMs = reservationSeconds * 1000;
+    this.idleCounterSeconds = idleCounterSeconds;
     this.now = now;
     this.sleep = sleep;
   }
@@ -171,6 +182,7 @@ export class LockoutPolicy {
       lockOutAtFailure: lockOutAtFailure && !(neverLockoutGet && method === "GET"),
       countWhileLocked: resetCoolOffOnFailureDuringLockout,
       reservationMs: this.reservationMs,
+      idleSeconds: this.idleCounterSeconds,
     };
   }
 

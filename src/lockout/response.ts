@@ -1,6 +1,7 @@
 /** The one place where a lockout decision becomes an HTTP response. */
 import { isoDuration } from "../config/duration";
 import type { LockoutSettings } from "./settings";
+import { escapeHtml, renderLockoutTemplate } from "./template";
 
 export interface Lockout {
   readonly reason: "locked" | "blacklisted";
@@ -19,12 +20,10 @@ export function wantsJson(request: Request): boolean {
   );
 }
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-
 /**
  * Renders a lockout: AXES_HTTP_RESPONSE_CODE with `Retry-After` when a cool-off applies, JSON for
- * JSON clients, a redirect to AXES_LOCKOUT_URL when set, a short HTML page otherwise.
+ * JSON clients, a redirect to AXES_LOCKOUT_URL when set, the AXES_LOCKOUT_TEMPLATE page or a short
+ * built-in one otherwise (both with the absolute retry time and a link back to the login page).
  */
 export function lockoutResponse(request: Request, settings: LockoutSettings, lockout: Lockout): Response {
   const headers = new Headers({ "cache-control": "no-store" });
@@ -50,12 +49,33 @@ export function lockoutResponse(request: Request, settings: LockoutSettings, loc
     return new Response(null, { status: 302, headers });
   }
   headers.set("content-type", "text/html; charset=utf-8");
-  const html = `<!doctype html>
+  return new Response(lockoutPage(request, settings, lockout, message), { status: settings.httpResponseCode, headers });
+}
+
+/** The HTML page: the operator's template, or the built-in one. */
+function lockoutPage(request: Request, settings: LockoutSettings, lockout: Lockout, message: string): string {
+  // The page a locked login came from is the login page itself (a GET shows its form).
+  const loginUrl = new URL(request.url).pathname;
+  const retryAt = lockout.retryAfterSeconds === null ? null : new Date(Date.now() + lockout.retryAfterSeconds * 1000);
+  const retryText = retryAt === null ? "" : `${retryAt.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  if (settings.lockoutTemplate !== null) {
+    return renderLockoutTemplate(settings.lockoutTemplate, {
+      message,
+      retry_after_seconds: lockout.retryAfterSeconds === null ? "" : String(lockout.retryAfterSeconds),
+      retry_at: retryText,
+      login_url: loginUrl,
+      failure_limit: String(settings.failureLimit),
+      failures: lockout.failures === null ? "" : String(lockout.failures),
+    });
+  }
+  const retry =
+    retryAt === null
+      ? ""
+      : `<p>You can try again at <time datetime="${retryAt.toISOString()}">${retryText}</time> (in ${Math.ceil(lockout.retryAfterSeconds! / 60)} minute(s)).</p>`;
+  const back = lockout.reason === "locked" ? `<p><a href="${escapeHtml(loginUrl)}">Back to the login page</a></p>` : "";
+  return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Account locked</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
-<h1>Account locked</h1><p>${escapeHtml(message)}</p>${
-    temporary ? `<p>You can try again in ${Math.ceil(lockout.retryAfterSeconds! / 60)} minute(s).</p>` : ""
-  }</body></html>`;
-  return new Response(html, { status: settings.httpResponseCode, headers });
+<h1>Account locked</h1><p>${escapeHtml(message)}</p>${retry}${back}</body></html>`;
 }

@@ -1,6 +1,7 @@
 /** The AXES_* settings, with django-axes' names and meanings (see README: "Configuration"). */
 import { DurationError, parseDurationSeconds } from "../config/duration";
 import { ConfigError, type RawEnv, readBoolean, readInteger, readJson, readText } from "../config/read";
+import { parseLockoutTemplate } from "./template";
 
 export type LockoutParameter = "ip_address" | "username" | "user_agent";
 
@@ -32,6 +33,8 @@ export interface LockoutSettings {
   readonly usernameCaseSensitive: boolean;
   readonly cooloffMessage: string;
   readonly permalockMessage: string;
+  /** AXES_LOCKOUT_TEMPLATE: the HTML lockout page with placeholders (./template). @default null: the built-in page */
+  readonly lockoutTemplate: string | null;
 }
 
 const PARAMETERS: readonly LockoutParameter[] = ["ip_address", "username", "user_agent"];
@@ -99,5 +102,6 @@ export function parseLockoutSettings(env: RawEnv): LockoutSettings {
     permalockMessage:
       readText(env, "AXES_PERMALOCK_MESSAGE") ??
       "Account locked: too many login attempts. Contact an admin to unlock your account.",
+    lockoutTemplate: parseLockoutTemplate(env),
   });
 }

@@ -44,6 +44,8 @@ export class RateLimiter {
     private readonly store: CounterStore,
     private readonly keyPrefix: string,
     redis: Redis | null,
+    /** RATE_LIMIT_ANALYTICS: @upstash/ratelimit records each decision for the Upstash console (in `pending`). */
+    analytics = false,
   ) {
     if (redis === null) return;
     for (const policy of policies.flatMap((p): RateLimitWindow[] => (p.ipCap ? [p, p.ipCap] : [p]))) {
@@ -55,7 +57,7 @@ export class RateLimiter {
           prefix: `${keyPrefix}:ratelimit:${policy.name}`,
           ephemeralCache: new Map(),
           timeout: 0,
-          analytics: false,
+          analytics,
         }),
       );
     }

@@ -34,6 +34,8 @@ export class MemorySessionStore implements SessionStore {
     let revoked = 0;
     for (const hash of hashes) {
       const entry = this.live(hash);
+      // A session never recorded gets a revoked tombstone, not counted: its cookie is refused from now on.
+      if (!entry) this.sessions.set(hash, { record: { u: "", ip: "", c: 0, s: 0, r: now }, expiresAt: this.now() + ttlMs });
       if (!entry || entry.record.r !== undefined) continue;
       this.sessions.set(hash, { record: { ...entry.record, r: now }, expiresAt: this.now() + ttlMs });
       revoked += 1;

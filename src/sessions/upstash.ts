@@ -65,7 +65,11 @@ export interface SessionCopy extends StoredSession {
   readonly ttlMs: number;
 }
 
-/** KEYS: sessions. ARGV: now, ttl ms. Marks each existing, unrevoked session revoked. */
+/**
+ * KEYS: sessions. ARGV: now, ttl ms. Marks each existing, unrevoked session revoked, answering how
+ * many; a session never recorded gets a revoked tombstone (not counted), so its cookie is refused
+ * from now on, as the Postgres store does.
+ */
 const REVOKE_SCRIPT = `
 local revoked = 0
 for _, key in ipairs(KEYS) do
@@ -77,6 +81,8 @@ for _, key in ipairs(KEYS) do
       redis.call("SET", key, cjson.encode(record), "PX", ARGV[2])
       revoked = revoked + 1
     end
+  else
+    redis.call("SET", key, cjson.encode({u = "", ip = "", c = 0, s = 0, r = tonumber(ARGV[1])}), "PX", ARGV[2])
   end
 end
 return revoked

@@ -10,8 +10,14 @@
 export interface CounterRule {
   /** A counter at or above this is locked. */
   readonly limit: number;
-  /** Expiry of a counter, refreshed by every counted failure; null = never expires. */
+  /** Expiry of a counter, refreshed by every counted failure; null = no cool-off (see `idleSeconds`). */
   readonly ttlSeconds: number | null;
+  /**
+   * Without a cool-off (`ttlSeconds` null): how long a counter below the limit lives after its last
+   * counted failure, so counters that never lock do not pile up. A counter that reaches the limit
+   * (with `lockOutAtFailure`) then has no expiry: the lockout stays until an admin resets it.
+   */
+  readonly idleSeconds: number;
   /** False: report counts but never lock (and never hold an attempt). */
   readonly lockOutAtFailure: boolean;
   /** Count an attempt refused for being locked (and so restart its cool-off). */
@@ -84,6 +90,27 @@ export interface CounterSnapshot {
   readonly expiresAtMs: number | null;
 }
 
+/**
+ * A listing cursor of keyset pages (the last key of the page before), tagged so that a store whose
+ * cursors are something else (Upstash's SCAN cursors) can tell it is not its own.
+ */
+export const keysetCursor = {
+  after: (key: string): string => `k:${key}`,
+  /** The key to continue after; null (start again) for no cursor or another store's. */
+  read: (cursor: string | null | undefined): string | null => (cursor?.startsWith("k:") ? cursor.slice(2) : null),
+};
+
+/** One page of a listing: the counters found, and where the next page starts (null = no more). */
+export interface CounterPage {
+  readonly counters: CounterSnapshot[];
+  /**
+   * Opaque, only meaningful to the store kind that gave it. A store handed a cursor it cannot read
+   * (another store answered the earlier page, after a failover) starts again from the beginning: a
+   * listing may then repeat counters, never skip one.
+   */
+  readonly cursor: string | null;
+}
+
 /** Counters for lockouts, implemented once per store. */
 export interface CounterStore {
   /** Short name for logs and health output. */
@@ -121,8 +148,14 @@ export interface CounterStore {
   consume(key: string, windowSeconds: number): Promise<WindowCount>;
   /** Cheapest possible call, for the health check. */
   ping(): Promise<void>;
-  /** Live counters whose key starts with `prefix`, at most `limit` of them (admin listings and resets). */
-  list(prefix: string, limit: number): Promise<CounterSnapshot[]>;
+  /** The live counters among `keys` (absent ones left out), read in one round trip: an admin status or reset. */
+  read(keys: readonly string[]): Promise<CounterSnapshot[]>;
+  /**
+   * One page of the live counters whose key starts with `prefix`: at most `limit` of them, from
+   * `cursor` (null = the start). Following the cursors to null visits every counter that lived
+   * throughout. A page may be short, or empty with a cursor, when the store bounds the work per call.
+   */
+  list(prefix: string, limit: number, cursor?: string | null): Promise<CounterPage>;
   /** Told of every lockout; a store that keeps a second copy (the failover store) writes it there. */
   noteLockout?(counters: readonly CounterSnapshot[]): Promise<void>;
 }

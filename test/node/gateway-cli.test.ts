@@ -5,41 +5,25 @@
  * Lockouts and sessions are made through the gateway with fetch, then inspected and cleared with the CLI run as
  * a child process, the way an operator runs it.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DEMO_PASSWORD, DEMO_USERNAME } from "../../tools/demo-origin/server.ts";
+import { Redis } from "@upstash/redis";
+import { type WranglerDev, freePort, startWranglerDev } from "./wrangler-dev.ts";
 
 const TSX = "node_modules/.bin/tsx";
-const WRANGLER = "node_modules/.bin/wrangler";
 const CLI = "tools/gateway-cli/index.ts";
 const ADMIN_TOKEN = randomBytes(24).toString("base64url");
 /** Each run counts under its own keys, so lists hold only what this file created. */
 const KEY_PREFIX = `cli-test-${randomBytes(6).toString("hex")}`;
 const LOGIN_ROUTES = JSON.stringify([{ path: "/api/login/", body: ["json"], success: [200], failure: [401] }]);
 
-let gateway: { child: ChildProcess; url: string };
-let persistDir: string;
+let gateway: WranglerDev;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `wrangler dev` in its own process group (wrangler runs node and workerd under it) and waits for "Ready on". */
-async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  const vars = {
+beforeAll(async () => {
+  gateway = await startWranglerDev({
     ENVIRONMENT: "development",
     ORIGIN_URL: inject("originUrl"),
     ADMIN_TOKEN,
@@ -50,61 +34,11 @@ async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
     NEON_HTTP_ENDPOINT: `${inject("neonHttpUrl")}/sql`,
     CACHE_KEY_PREFIX: KEY_PREFIX,
     LOGIN_ROUTES,
-  };
-  const args = [
-    "dev",
-    ...["--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)],
-    // Its own state directory: other wrangler processes may be running in this checkout.
-    ...["--persist-to", persistDir],
-    ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
-  ];
-  const child = spawn(WRANGLER, args, {
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
   });
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => fail(new Error(`wrangler dev was not ready within 60 s:\n${output}`)), 60_000);
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      stopGroup(child);
-      reject(error);
-    };
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/Ready on/.test(output.replace(/\x1b\[[0-9;]*m/g, ""))) {
-        clearTimeout(timer);
-        child.removeAllListeners("exit");
-        resolve({ child, url: `http://127.0.0.1:${port}` });
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.on("exit", (code) => fail(new Error(`wrangler dev exited with ${code} before it was ready:\n${output}`)));
-  });
-}
-
-function stopGroup(child: ChildProcess): void {
-  try {
-    process.kill(-child.pid!, "SIGTERM");
-  } catch {
-    // Already gone.
-  }
-}
-
-beforeAll(async () => {
-  persistDir = await mkdtemp(join(tmpdir(), "gateway-cli-test-"));
-  gateway = await startGateway();
 }, 90_000);
 
 afterAll(async () => {
-  if (gateway) {
-    const exited = new Promise((resolve) => gateway.child.once("exit", resolve));
-    stopGroup(gateway.child);
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-  }
-  if (persistDir) await rm(persistDir, { recursive: true, force: true });
+  await gateway?.stop();
 });
 
 interface CliResult {
@@ -331,8 +265,8 @@ describe("lockouts", () => {
     await failThreeTimes([[ip, freshName("a")], [ip, freshName("b")], [ip, freshName("c")]]);
     const { code, stdout } = await cli(["lockouts", "list", "--json"]);
     expect(code).toBe(0);
-    const body = JSON.parse(stdout) as { lockouts: { ip_address?: string; failures: number }[]; truncated: boolean };
-    expect(body.truncated).toBe(false);
+    const body = JSON.parse(stdout) as { lockouts: { ip_address?: string; failures: number }[]; cursor: string | null };
+    expect(body.cursor).toBeNull();
     expect(body.lockouts).toContainEqual(expect.objectContaining({ ip_address: ip, failures: 3 }));
   });
 
@@ -448,5 +382,27 @@ describe("sessions", () => {
     const { code, stdout } = await cli(["sessions", "list", "--username", username]);
     expect(code).toBe(0);
     expect(stdout.trim()).toBe(`No sessions for username ${username}.`);
+  });
+});
+
+describe("lockouts list at scale", () => {
+  it("follows every page of the listing: 2,500 lockouts come back, each once", { timeout: 120_000 }, async () => {
+    // Planted straight into Redis (through the bridge), where the gateway counts: far faster than 7,500 failed logins.
+    const redis = new Redis({ url: inject("bridgeUrl"), token: inject("bridgeToken"), enableTelemetry: false });
+    const keys = Array.from({ length: 2500 }, (_, i) => `${KEY_PREFIX}:lockout:username=paged-${i}`);
+    const pipeline = redis.pipeline();
+    for (const key of keys) pipeline.set(key, 3, { px: 600_000 });
+    await pipeline.exec();
+    try {
+      const { code, stdout } = await cli(["lockouts", "list", "--json"]);
+      expect(code).toBe(0);
+      const body = JSON.parse(stdout) as { lockouts: { username?: string }[]; cursor: string | null };
+      expect(body.cursor).toBeNull();
+      const paged = body.lockouts.map((l) => l.username).filter((name) => name?.startsWith("paged-"));
+      expect(paged).toHaveLength(2500);
+      expect(new Set(paged).size).toBe(2500);
+    } finally {
+      await redis.del(...keys);
+    }
   });
 });

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { neon, neonConfig, NeonDbError } from "@neondatabase/serverless";
 import { eq, sql as drizzleSql } from "drizzle-orm";
@@ -7,6 +6,7 @@ import { integer, pgSchema, text, timestamp } from "drizzle-orm/pg-core";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type NeonHttpServer, startNeonHttp } from "../../tools/neon-http/server.ts";
+import { spawnTool } from "./spawn-tool.ts";
 
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
 /** What a Worker would hold: a Neon-style URL with a password; the adapter ignores the host and the password. */
@@ -362,10 +362,7 @@ describe("stats, health and faults", () => {
 
 describe("cli", () => {
   const cli = (env: NodeJS.ProcessEnv) => {
-    const child = spawn("node_modules/.bin/tsx", ["tools/neon-http/cli.ts"], {
-      env: { ...process.env, NEON_HTTP_PORT: "0", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawnTool("tools/neon-http/cli.ts", [], { ...process.env, NEON_HTTP_PORT: "0", ...env });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));

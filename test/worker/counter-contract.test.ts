@@ -31,7 +31,7 @@ const stores: { name: string; make: (prefix: string) => CounterStore }[] = [
   },
 ];
 
-const rule: CounterRule = { limit: 3, ttlSeconds: 60, lockOutAtFailure: true, countWhileLocked: true, reservationMs: 30_000 };
+const rule: CounterRule = { limit: 3, ttlSeconds: 60, lockOutAtFailure: true, countWhileLocked: true, reservationMs: 30_000, idleSeconds: 86_400 };
 const quiet: CounterRule = { ...rule, countWhileLocked: false };
 const id = () => crypto.randomUUID();
 const kinds = (results: readonly Reservation[]) => results.map((r) => r.kind);
@@ -47,7 +47,7 @@ for (const { name, make } of stores) {
       const { store, key } = setup();
       const k = key("ip_address=192.0.2.1");
       expect(await store.reserve([k], rule, id())).toEqual({ kind: "reserved", failures: 0, counts: [0] });
-      expect(await store.list(key(""), 10)).toEqual([]);
+      expect((await store.list(key(""), 10)).counters).toEqual([]);
     });
 
     it("holds an attempt as busy when failures plus attempts in flight reach the limit, and writes nothing for it", async () => {
@@ -111,6 +111,33 @@ for (const { name, make } of stores) {
         await store.confirmFailure([user], r, rule);
       }
       expect(await store.reserve([ip, user], quiet, id())).toMatchObject({ kind: "locked", failures: 3, counts: [0, 3] });
+    });
+
+    it("answers as the lock's end the latest end among the locked counters, and null when one of them never ends", async () => {
+      const { store, key } = setup();
+      const [soon, later, forever, below] = ["username=soon", "username=later", "username=forever2", "ip_address=192.0.2.11"].map(key) as [string, string, string, string];
+      const now = Date.now();
+      await store.merge([
+        { key: soon, count: 3, expiresAtMs: now + 30_000 },
+        { key: later, count: 3, expiresAtMs: now + 90_000 },
+        { key: forever, count: 3, expiresAtMs: null },
+        { key: below, count: 2, expiresAtMs: now + 600_000 }, // below the limit: its expiry is no lock's end
+      ]);
+      const both = await store.reserve([below, soon, later], quiet, id());
+      expect(both.kind === "locked" && both.lockMsLeft).toBeGreaterThan(85_000);
+      expect(both.kind === "locked" && both.lockMsLeft).toBeLessThanOrEqual(90_000);
+      expect(await store.reserve([soon, forever], quiet, id())).toMatchObject({ kind: "locked", lockMsLeft: null });
+    });
+
+    it("ignores the release of a reservation it does not hold", async () => {
+      const { store, key } = setup();
+      const k = key("username=stranger");
+      const r = id();
+      await store.reserve([k], rule, r);
+      await store.confirmFailure([k], r, rule);
+      await store.release([k], id(), false);
+      await store.release([k], r, false); // already settled
+      expect(await store.reserve([k], rule, id())).toMatchObject({ kind: "reserved", failures: 1 });
     });
 
     it("clears the counters on release only when asked (reset on success), keeping other reservations", async () => {
@@ -178,6 +205,120 @@ for (const { name, make } of stores) {
       expect(await store.reserve([k], quiet, id())).toMatchObject({ kind: "locked", failures: 3 });
     });
 
+    it("without a cool-off, forgets a counter below the limit after the idle time and keeps one at the limit", async () => {
+      const { store, key } = setup();
+      const [below, at, other] = [key("username=idle"), key("username=kept"), key("ip_address=192.0.2.9")];
+      // Long enough for the setup on a loaded machine.
+      const permanent = { ...rule, ttlSeconds: null, limit: 2, idleSeconds: 1.5 };
+      for (const [k, times] of [[below, 1], [at, 2]] as const) {
+        for (let n = 0; n < times; n++) {
+          const r = id();
+          await store.reserve([k], permanent, r);
+          await store.confirmFailure([k], r, permanent);
+        }
+      }
+      // Counted while locked: the lock's counter stays permanent, a new counter beside it gets the idle time.
+      expect(await store.reserve([at, other], permanent, id())).toMatchObject({ kind: "locked", counts: [3, 1], lockMsLeft: null });
+      const read = new Map((await store.read([below, at, other])).map((c) => [c.key, c]));
+      expect(read.get(at)?.expiresAtMs).toBeNull();
+      expect(read.get(below)?.expiresAtMs).toBeGreaterThan(Date.now());
+      expect(read.get(below)?.expiresAtMs).toBeLessThanOrEqual(Date.now() + 1500);
+      await sleep(1650);
+      expect(await store.read([below, at, other])).toEqual([{ key: at, count: 3, expiresAtMs: null }]);
+      expect(await store.reserve([below], permanent, id())).toMatchObject({ kind: "reserved", failures: 0 });
+    });
+
+    it("makes a lock permanent when it is counted after the cool-off was removed", async () => {
+      const { store, key } = setup();
+      const k = key("username=unconverted");
+      const r = id();
+      await store.reserve([k], { ...rule, limit: 1 }, r);
+      await store.confirmFailure([k], r, { ...rule, limit: 1 });
+      const counted = await store.reserve([k], { ...rule, limit: 1, ttlSeconds: null }, id());
+      expect(counted).toMatchObject({ kind: "locked", failures: 2, lockMsLeft: null });
+    });
+
+    it("never expires a counter that does not lock (AXES_LOCK_OUT_AT_FAILURE off) only because it passed the limit", async () => {
+      const { store, key } = setup();
+      const k = key("username=counted");
+      const counting = { ...rule, ttlSeconds: null, limit: 1, lockOutAtFailure: false, idleSeconds: 60 };
+      const r = id();
+      await store.reserve([k], counting, r);
+      await store.confirmFailure([k], r, counting);
+      const [counter] = await store.read([k]);
+      expect(counter?.count).toBe(1);
+      expect(counter?.expiresAtMs).toBeGreaterThan(Date.now() + 55_000);
+    });
+
+    it("counts attempts refused from a permanent lock, giving the other counters the idle time", async () => {
+      const { store, key } = setup();
+      const [ip, user] = [key("ip_address=192.0.2.10"), key("username=henry")];
+      const permanent = { ...rule, ttlSeconds: null, limit: 2, idleSeconds: 1.5 };
+      for (let n = 0; n < 2; n++) {
+        const r = id();
+        await store.reserve([ip], permanent, r);
+        await store.confirmFailure([ip], r, permanent);
+      }
+      expect(await store.countRefused({ lockKey: ip, attempts: new Map([[ip, 1], [user, 1]]) }, { ...permanent, limit: 3 })).toMatchObject({ locked: false });
+      expect(await store.countRefused({ lockKey: ip, attempts: new Map([[ip, 1], [user, 1]]) }, permanent)).toEqual({ locked: true, failures: 3, lockMsLeft: null });
+      await sleep(1650);
+      expect(await store.read([ip, user])).toEqual([{ key: ip, count: 3, expiresAtMs: null }]);
+    });
+
+    it("reads the live counters among given keys, and lists every counter under a prefix page by page", async () => {
+      const { store, key } = setup();
+      const keys = Array.from({ length: 25 }, (_, i) => key(`username=page-${i}`));
+      const expiresAtMs = Date.now() + 60_000;
+      await store.merge(keys.map((k, i) => ({ key: k, count: i + 1, expiresAtMs: i === 0 ? null : expiresAtMs })));
+      const read = await store.read([keys[0]!, keys[3]!, key("username=absent"), keys[3]!]);
+      expect(read.map((c) => [c.key, c.count, c.expiresAtMs === null])).toEqual([[keys[0], 1, true], [keys[3], 4, false]]);
+      expect(await store.read([])).toEqual([]);
+
+      const listAll = async (start: string | null) => {
+        const seen: string[] = [];
+        let cursor = start;
+        for (let pages = 0; pages < 1000; pages++) {
+          const page = await store.list(key(""), 10, cursor);
+          expect(page.counters.length).toBeLessThanOrEqual(10 + 1000); // a page, or at most one SCAN batch more
+          seen.push(...page.counters.map((c) => c.key));
+          cursor = page.cursor;
+          if (cursor === null) break;
+        }
+        return seen.sort();
+      };
+      expect(await listAll(null)).toEqual([...keys].sort());
+      // Another store's cursor (after a failover) starts the listing again: it may repeat, never skip.
+      expect(await listAll(name.startsWith("upstash") ? "k:zzz" : "s:12345")).toEqual([...keys].sort());
+    });
+
+    it("merges without ever lowering a count or shortening an expiry", async () => {
+      const { store, key } = setup();
+      const [k, forever] = [key("username=merged"), key("username=merged-forever")];
+      const soon = Date.now() + 30_000;
+      const later = Date.now() + 90_000;
+      await store.merge([{ key: k, count: 5, expiresAtMs: later }, { key: forever, count: 2, expiresAtMs: null }]);
+      await store.merge([{ key: k, count: 3, expiresAtMs: soon }, { key: forever, count: 1, expiresAtMs: soon }]);
+      const read = new Map((await store.read([k, forever])).map((c) => [c.key, c]));
+      expect(read.get(k)?.count).toBe(5);
+      expect(read.get(k)?.expiresAtMs).toBeGreaterThan(later - 2000);
+      expect(read.get(forever)).toEqual({ key: forever, count: 2, expiresAtMs: null });
+      await store.merge([{ key: k, count: 7, expiresAtMs: soon }]);
+      expect((await store.read([k]))[0]?.count).toBe(7);
+    });
+
+    it("counts every one of 50 concurrent attempts refused by a lock, and each settled failure, exactly once", async () => {
+      const { store, key } = setup();
+      const k = key("username=flooded");
+      const one = { ...rule, limit: 1 };
+      const r = id();
+      await store.reserve([k], one, r);
+      await store.confirmFailure([k], r, one);
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.reserve([k], one, id())));
+      expect(kinds(results)).toEqual(Array(50).fill("locked"));
+      expect(results.map((x) => (x.kind === "locked" ? x.failures : 0)).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+      expect((await store.read([k]))[0]?.count).toBe(51);
+    });
+
     it("counts refused attempts only while the lock stands, restarting every counter's expiry", async () => {
       const { store, key } = setup();
       const [ip, user] = [key("ip_address=192.0.2.4"), key("username=frank")];
@@ -195,3 +336,52 @@ for (const { name, make } of stores) {
     });
   });
 }
+
+/** Time travel where the store allows it: the memory store's clock is injected, so hours pass at once. */
+describe("counter contract: memory, by an injected clock", () => {
+  const clocked = () => {
+    let now = 1_800_000_000_000;
+    return { store: new MemoryStore(() => now), travel: (ms: number) => (now += ms) };
+  };
+  const fail = async (store: CounterStore, keys: string[], r: CounterRule) => {
+    const reservation = id();
+    expect((await store.reserve(keys, r, reservation)).kind).toBe("reserved");
+    return store.confirmFailure(keys, reservation, r);
+  };
+
+  it("lifts a lock exactly when its cool-off ends, counting from the last counted attempt", async () => {
+    const { store, travel } = clocked();
+    const short = { ...rule, limit: 1, ttlSeconds: 600 };
+    await fail(store, ["k"], short);
+    travel(599_000);
+    expect(await store.reserve(["k"], short, id())).toMatchObject({ kind: "locked", failures: 2, lockMsLeft: 600_000 }); // restarted
+    travel(599_999);
+    expect(await store.reserve(["k"], { ...short, countWhileLocked: false }, id())).toMatchObject({ kind: "locked", lockMsLeft: 1 });
+    travel(1);
+    expect(await store.reserve(["k"], short, id())).toMatchObject({ kind: "reserved", failures: 0 });
+  });
+
+  it("without a cool-off, forgets a counter below the limit a day after its last failure and keeps a lockout for ever", async () => {
+    const { store, travel } = clocked();
+    const permanent = { ...rule, ttlSeconds: null, limit: 2 };
+    await fail(store, ["below"], permanent);
+    await fail(store, ["at"], permanent);
+    await fail(store, ["at"], permanent);
+    travel(86_400_000 - 1);
+    expect((await store.read(["below", "at"])).map((c) => c.key)).toEqual(["below", "at"]);
+    travel(1);
+    expect(await store.read(["below", "at"])).toEqual([{ key: "at", count: 2, expiresAtMs: null }]);
+    travel(365 * 86_400_000);
+    expect(await store.reserve(["at"], { ...permanent, countWhileLocked: false }, id())).toMatchObject({ kind: "locked", lockMsLeft: null });
+  });
+
+  it("drops a reservation whose client vanished exactly at its lifetime", async () => {
+    const { store, travel } = clocked();
+    const one = { ...rule, limit: 1 };
+    await store.reserve(["r"], one, id());
+    travel(29_999);
+    expect((await store.reserve(["r"], one, id())).kind).toBe("busy");
+    travel(1);
+    expect((await store.reserve(["r"], one, id())).kind).toBe("reserved");
+  });
+});

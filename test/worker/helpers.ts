@@ -3,6 +3,7 @@
  * per-test overrides, talking to the real Redis through the bridge and to the demo origin process.
  */
 import { env } from "cloudflare:workers";
+import { vi } from "vitest";
 import { type GatewayApp, createGateway } from "../../src/app";
 import { parseConfig } from "../../src/config";
 
@@ -13,8 +14,11 @@ export const postgres = { DATABASE_URL: bindings.DATABASE_URL, NEON_HTTP_ENDPOIN
 const { DATABASE_URL: _database, NEON_HTTP_ENDPOINT: _endpoint, ...upstashOnly } = bindings;
 
 let counter = 0;
-/** A fresh key prefix per gateway, so tests never share counters. */
-export const uniquePrefix = () => `t${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+/**
+ * A fresh key prefix per gateway, so tests never share counters, also with other runs on the same Redis.
+ * Random, not time-based: a pinned clock (pinClock) gives two runs the same Date.now().
+ */
+export const uniquePrefix = () => `t${(counter++).toString(36)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
 /** A distinct documentation-range client address per call. */
 let ipCounter = 0;
@@ -36,7 +40,10 @@ export const JSON_ROUTES = JSON.stringify([
   { path: "/api/signin/", body: ["json", "form"], success: [204], failure: [403] },
 ]);
 
-/** Builds a gateway from the Worker's bindings plus `overrides` (strings as in wrangler vars / secrets). */
+/**
+ * Builds a gateway from the Worker's bindings plus `overrides` (strings as in wrangler vars / secrets).
+ * The bindings give the stores patient timeouts (vitest.config.ts); tests of timeouts set their own.
+ */
 export function gatewayWith(overrides: Record<string, unknown> = {}): TestGateway {
   const prefix = uniquePrefix();
   // Tests of exact store semantics ask the store every time; the lock cache has its own tests.
@@ -128,4 +135,25 @@ export async function logsOf(run: () => Promise<void>): Promise<string[]> {
     Object.assign(console, original);
   }
   return lines;
+}
+
+/** The next full hour on the wall clock: the start of a window of every length that divides an hour. */
+export const nextHourStart = (): number => Math.ceil(Date.now() / 3_600_000) * 3_600_000;
+
+/** A test's own clock: `advance` moves it, nothing else does. */
+export interface TestClock {
+  advance(ms: number): void;
+}
+
+/**
+ * Replaces Date in this isolate (the gateway under test runs in it) with a clock that stands still
+ * until the test advances it, for what reads Date.now() itself: @upstash/ratelimit's windows, the
+ * circuit breaker's cool-down, a session's idle time. Timers, AbortSignal.timeout and Redis TTLs
+ * keep real time. Build the gateway after pinning (the breaker keeps the Date.now it was built
+ * with) and call `vi.useRealTimers()` after the test.
+ * @example const clock = pinClock(); const gw = gatewayWith(...); clock.advance(1100);
+ */
+export function pinClock(at: number = Date.now()): TestClock {
+  vi.useFakeTimers({ toFake: ["Date"], now: at });
+  return { advance: (ms) => vi.setSystemTime(Date.now() + ms) };
 }

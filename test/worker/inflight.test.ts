@@ -13,7 +13,15 @@ const redis = new UpstashStore(createUpstashClient({ url: bindings.UPSTASH_REDIS
 /** The gateway's confirmed failure counters, as `{ "username=bob": 3 }`. */
 async function counted(gw: TestGateway): Promise<Record<string, number>> {
   const prefix = `${gw.prefix}:lockout:`;
-  return Object.fromEntries((await redis.list(prefix, 1000)).map((c) => [c.key.slice(prefix.length), c.count]));
+  const found: Record<string, number> = {};
+  // Every page: a page of a SCAN over a large keyspace may hold none of this gateway's counters.
+  let cursor: string | null = null;
+  do {
+    const page = await redis.list(prefix, 1000, cursor);
+    for (const c of page.counters) found[c.key.slice(prefix.length)] = c.count;
+    cursor = page.cursor;
+  } while (cursor !== null);
+  return found;
 }
 
 async function statuses(responses: Response[]): Promise<number[]> {

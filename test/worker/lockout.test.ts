@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { DEMO, formLogin, gatewayWith, jsonLogin, nextIp, origin } from "./helpers";
 
+/**
+ * Cool-offs are Redis TTLs, so these tests run on real time. Each wait is measured from the answer
+ * that set the lock (the lock cannot end later than that plus the cool-off), and every check that
+ * must still see a lock has half a cool-off of margin: 1.5 s, which no request on a loaded machine takes.
+ */
+const COOLOFF_MS = 3000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleepUntil = (epochMs: number) => sleep(Math.max(0, epochMs - Date.now()));
+/** Past the end of a lock set by a request answered at `answeredAt`, with room for clock reading. */
+const afterLockEnds = (answeredAt: number) => answeredAt + COOLOFF_MS + 200;
 
 describe("Django form login (302 success / 200 failure) against the real Redis", () => {
   it("locks out the IP at the third failure and answers the third failure with the lockout", async () => {
@@ -117,38 +126,40 @@ describe("JSON login API (200 / 401)", () => {
 
 describe("cool-off, reset and lockout settings", () => {
   it("unlocks after AXES_COOLOFF_TIME, counted from the last failure", async () => {
-    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "2", AXES_COOLOFF_TIME: "1s" });
+    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "2", AXES_COOLOFF_TIME: "3s" });
     const ip = nextIp();
     await gw.request("/api/login/", jsonLogin("hank", "x", ip));
     expect((await gw.request("/api/login/", jsonLogin("hank", "x", ip))).status).toBe(429);
-    await sleep(1200);
+    await sleepUntil(afterLockEnds(Date.now()));
     expect((await gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, ip))).status).toBe(200);
   });
 
   it("restarts the cool-off on a failure during lockout (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT)", async () => {
-    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "1", AXES_COOLOFF_TIME: "2s", AXES_LOCKOUT_PARAMETERS: '["ip_address"]' });
+    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "1", AXES_COOLOFF_TIME: "3s", AXES_LOCKOUT_PARAMETERS: '["ip_address"]' });
     const ip = nextIp();
     expect((await gw.request("/api/login/", jsonLogin("ivan", "x", ip))).status).toBe(429);
-    await sleep(1200);
-    expect((await gw.request("/api/login/", jsonLogin("ivan", "x", ip))).status).toBe(429); // restarts the 2 s
-    await sleep(1200);
+    const firstLockEnds = afterLockEnds(Date.now());
+    await sleep(COOLOFF_MS / 2);
+    expect((await gw.request("/api/login/", jsonLogin("ivan", "x", ip))).status).toBe(429); // restarts the 3 s
+    await sleepUntil(firstLockEnds);
     expect((await gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, ip))).status).toBe(429);
   });
 
   it("does not extend the cool-off when AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT=false", async () => {
     const gw = gatewayWith({
       AXES_FAILURE_LIMIT: "1",
-      AXES_COOLOFF_TIME: "2s",
+      AXES_COOLOFF_TIME: "3s",
       AXES_LOCKOUT_PARAMETERS: '["ip_address"]',
       AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT: "false",
     });
     const ip = nextIp();
     expect((await gw.request("/api/login/", jsonLogin("judy", "x", ip))).status).toBe(429);
-    await sleep(1200);
+    const firstLockEnds = afterLockEnds(Date.now());
+    await sleep(COOLOFF_MS / 2);
     const during = await gw.request("/api/login/", jsonLogin("judy", "x", ip));
     expect(during.status).toBe(429);
-    expect(Number(during.headers.get("retry-after"))).toBeLessThanOrEqual(1);
-    await sleep(1000);
+    expect(Number(during.headers.get("retry-after"))).toBeLessThanOrEqual(2); // a restarted cool-off would say 3
+    await sleepUntil(firstLockEnds);
     expect((await gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, ip))).status).toBe(200);
   });
 

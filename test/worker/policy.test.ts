@@ -239,7 +239,7 @@ describe("attempts in flight are not failures", () => {
     expect(c).toMatchObject({ kind: "admitted", failures: 0 });
     await policy.settle(b, "success", "POST");
     await policy.settle(c, "success", "POST");
-    expect(await store.list("p:", 10)).toEqual([]); // nothing counted
+    expect((await store.list("p:", 10)).counters).toEqual([]); // nothing counted
   });
 
   it("decides a held attempt on confirmed failures: refused once the attempts in flight failed", async () => {
@@ -260,7 +260,7 @@ describe("attempts in flight are not failures", () => {
     expect(busy).toMatchObject({ kind: "busy", failures: 0, inFlight: 2 });
     expect(now() - started).toBeGreaterThan(2500);
     expect(now() - started).toBeLessThanOrEqual(3000); // LOGIN_INFLIGHT_WAIT's default
-    expect(await store.list("p:", 10)).toEqual([]);
+    expect((await store.list("p:", 10)).counters).toEqual([]);
     await policy.settle(a, "unknown", "POST");
     expect(await policy.admit(client("192.0.2.1"), "POST")).toMatchObject({ kind: "admitted" });
     await policy.settle(b, "unknown", "POST");

@@ -5,7 +5,7 @@ import { runMaintenance } from "../../src/maintenance";
 import { PostgresStore, createSqlClient } from "../../src/store/postgres";
 import { neonHttp, postgres, uniquePrefix } from "./helpers";
 
-const rule = { limit: 3, ttlSeconds: 60, lockOutAtFailure: true, countWhileLocked: true, reservationMs: 30_000 };
+const rule = { limit: 3, ttlSeconds: 60, lockOutAtFailure: true, countWhileLocked: true, reservationMs: 30_000, idleSeconds: 86_400 };
 let store: PostgresStore;
 
 beforeAll(() => {

@@ -1,7 +1,7 @@
 /** Edge sessions against the real Redis (and Postgres for the fallback), with the demo origin's real cookies. */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { afterEach, describe, expect, it } from "vitest";
-import { DEMO, bridge, clearFaults, formLogin, gatewayWith, jsonLogin, logsOf, neonHttp, nextIp, origin, postgres } from "./helpers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { DEMO, bridge, clearFaults, formLogin, gatewayWith, jsonLogin, logsOf, neonHttp, nextHourStart, nextIp, origin, pinClock, postgres } from "./helpers";
 
 const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 const admin = (gw: ReturnType<typeof gatewayWith>, path: string, body?: object) =>
@@ -21,7 +21,10 @@ async function login(gw: ReturnType<typeof gatewayWith>, ip = nextIp()): Promise
 
 const home = (gw: ReturnType<typeof gatewayWith>, cookie: string) => gw.request("/", { ip: nextIp(), headers: { cookie: `${cookie}; csrftoken=abc` } });
 
-afterEach(clearFaults);
+afterEach(async () => {
+  vi.useRealTimers();
+  await clearFaults();
+});
 
 /** What the origin received: the Cookie header of an echoed request. */
 async function cookieAtOrigin(gw: ReturnType<typeof gatewayWith>, cookie: string): Promise<{ status: number; cookie: string | null; setCookie: string[] }> {
@@ -222,13 +225,15 @@ describe("edge sessions", () => {
   });
 
   it("treats a session idle for SESSION_TIMEOUT as expired, and slides it while in use", async () => {
+    // Idle time is measured on the gateway's clock (Date.now), pinned here: a slow request cannot age the session.
+    const clock = pinClock();
     const gw = gatewayWith({ SESSION_TIMEOUT: "1500ms", SESSION_ENFORCEMENT: "reject" });
     const cookie = await login(gw);
-    await new Promise((r) => setTimeout(r, 900));
+    clock.advance(900);
     expect((await home(gw, cookie)).status).toBe(200); // slides
-    await new Promise((r) => setTimeout(r, 900));
-    expect((await home(gw, cookie)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1700));
+    clock.advance(900);
+    expect((await home(gw, cookie)).status).toBe(200); // 1.8 s after the login: alive only because it slid
+    clock.advance(1501);
     expect((await home(gw, cookie)).status).toBe(401);
   });
 
@@ -254,14 +259,15 @@ describe("edge sessions", () => {
   });
 
   it("falls back to Postgres, and a revocation made while Upstash is down still holds after it returns", async () => {
-    const gw = gatewayWith({ ...postgres, ADMIN_TOKEN, SESSION_ENFORCEMENT: "reject", REDIS_TIMEOUT_MS: "300", CIRCUIT_BREAKER_FAILURES: "1", CIRCUIT_BREAKER_COOLDOWN: "1s" });
+    const clock = pinClock(); // the breaker's cool-down passes only when the test says so
+    const gw = gatewayWith({ ...postgres, ADMIN_TOKEN, SESSION_ENFORCEMENT: "reject", CIRCUIT_BREAKER_FAILURES: "1", CIRCUIT_BREAKER_COOLDOWN: "1s" });
     const cookie = await login(gw);
     await bridge.fault({ mode: "error", status: 500 });
     expect((await home(gw, cookie)).status).toBe(200);
     expect(await (await admin(gw, "/sessions/revoke", { session_id: cookie.split("=")[1] })).json()).toEqual({ revoked: 0 });
     expect((await home(gw, cookie)).status).toBe(401); // Postgres holds the tombstone
     await bridge.fault({ mode: "none" });
-    await new Promise((r) => setTimeout(r, 1100));
+    clock.advance(1000);
     const ctx = createExecutionContext();
     const drawsProbe = await gw.request("/", { ip: nextIp(), headers: { cookie: `${cookie}; csrftoken=abc` }, ctx });
     expect(drawsProbe.status).toBe(401); // answered by Postgres; the probe copies the revocation into Upstash meanwhile
@@ -271,6 +277,7 @@ describe("edge sessions", () => {
   });
 
   it("keys a rate limit by the edge session's user, and anonymous requests by IP", async () => {
+    pinClock(nextHourStart()); // a window's start: the requests cannot straddle two windows
     const policy = { name: "per-user", path: "/__origin/", algorithm: "fixed-window", limit: 2, window: "1m", key: ["user"] };
     const gw = gatewayWith({ RATE_LIMITS: JSON.stringify([policy]), SESSION_ENFORCEMENT: "off" });
     const [one, two] = [await login(gw), await login(gw)];

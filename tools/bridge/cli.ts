@@ -56,9 +56,8 @@ async function main(): Promise<void> {
     console.error(`Bridge not started: cannot reach Redis at ${config.redisAddress} (${problem})`);
     process.exit(1);
   }
-  console.log(`Upstash-compatible bridge on ${bridge.url} -> redis at ${config.redisAddress}`);
-
   runUntilSignal("Bridge", () => bridge.close());
+  console.log(`Upstash-compatible bridge on ${bridge.url} -> redis at ${config.redisAddress}`);
 }
 
 main().catch((error: unknown) => exitForStartupError("Bridge", error));

@@ -10,9 +10,8 @@ async function main(): Promise<void> {
     port: portFromEnv("DEMO_ORIGIN_PORT", 8078),
     log: process.env.DEMO_ORIGIN_LOG === "1",
   });
-  console.log(`Demo origin on ${origin.url} (user ${DEMO_USERNAME} / ${DEMO_PASSWORD})`);
-
   runUntilSignal("Demo origin", () => origin.close());
+  console.log(`Demo origin on ${origin.url} (user ${DEMO_USERNAME} / ${DEMO_PASSWORD})`);
 }
 
 main().catch((error: unknown) => {

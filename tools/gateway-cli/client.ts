@@ -73,3 +73,32 @@ function reasonOf(error: unknown): string {
   if (typeof cause?.message === "string") return cause.message;
   return error.message;
 }
+
+/** A listing answers at most this many pages; more means the gateway keeps handing out cursors. */
+const MAX_PAGES = 100_000;
+
+/**
+ * Sends a listing request and follows its `cursor` until the gateway says the list is complete,
+ * answering one body with every page's `field` entries. A page that is not a successful JSON listing
+ * is answered as it came, so the caller reports it.
+ * @example await followPages(settings, { method: "GET", path: "/lockouts" }, "lockouts")
+ */
+export async function followPages(settings: Settings, request: AdminRequest, field: string): Promise<AdminAnswer> {
+  const items: unknown[] = [];
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const answer = await adminRequest(settings, { ...request, query: { ...request.query, cursor } });
+    const body = answer.json as Record<string, unknown> | undefined;
+    if (answer.status !== 200 || typeof body !== "object" || body === null || !Array.isArray(body[field])) return answer;
+    items.push(...(body[field] as unknown[]));
+    if (typeof body.cursor !== "string") {
+      const whole = { ...body, [field]: items, cursor: null };
+      return { ...answer, text: JSON.stringify(whole), json: whole };
+    }
+    if (seen.has(body.cursor)) throw new TransportError(`${answer.url}: the gateway handed out the same cursor twice`);
+    seen.add(body.cursor);
+    cursor = body.cursor;
+  }
+  throw new TransportError(`${request.path}: more than ${MAX_PAGES} pages`);
+}

@@ -119,7 +119,7 @@ function renderLockouts(body: Record<string, unknown>): string | undefined {
   const columns = identityColumns(lockouts);
   const rows = lockouts.map((l) => [...columns.map((c) => cell(l[c])), cell(l.failures), formatRetryAfter(l.retry_after_seconds)]);
   const lines = table([...columns.map((c) => HEADINGS[c]!), "failures", "retry after"], rows);
-  lines.push("", `${plural(lockouts.length, "lockout")}${body.truncated === true ? " shown; the list was truncated, more exist" : ""}.`);
+  lines.push("", `${plural(lockouts.length, "lockout")}.`);
   return lines.join("\n");
 }
 

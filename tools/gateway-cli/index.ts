@@ -5,7 +5,7 @@
  * The admin token never reaches the output: every line written goes through `redact`.
  */
 import { type Invocation, parseInvocation, USAGE, UsageError } from "./args.ts";
-import { adminRequest, type AdminAnswer, TransportError } from "./client.ts";
+import { adminRequest, type AdminAnswer, followPages, TransportError } from "./client.ts";
 import { renderAnswer, requestFor } from "./commands.ts";
 import { isRecord } from "./format.ts";
 import { readSettings, type Settings } from "./settings.ts";
@@ -47,7 +47,8 @@ async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<num
   const { command, json } = invocation;
   let answer: AdminAnswer;
   try {
-    answer = await adminRequest(settings, requestFor(command));
+    // A listing comes in pages (cursor-based): follow them all.
+    answer = command.name === "lockouts list" ? await followPages(settings, requestFor(command), "lockouts") : await adminRequest(settings, requestFor(command));
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
     output.err(`Error: ${error.message}`);

@@ -39,9 +39,8 @@ async function main(): Promise<void> {
     console.error(`Neon HTTP endpoint not started: cannot reach Postgres at ${config.databaseAddress} (${problem})`);
     process.exit(1);
   }
-  console.log(`Neon-compatible HTTP SQL endpoint on ${neonHttp.endpoint} -> postgres at ${config.databaseAddress}`);
-
   runUntilSignal("Neon HTTP endpoint", () => neonHttp.close());
+  console.log(`Neon-compatible HTTP SQL endpoint on ${neonHttp.endpoint} -> postgres at ${config.databaseAddress}`);
 }
 
 main().catch((error: unknown) => exitForStartupError("Neon HTTP endpoint", error));

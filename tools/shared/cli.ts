@@ -41,7 +41,10 @@ export function exitForStartupError(name: string, error: unknown): never {
   process.exit(1);
 }
 
-/** Closes the tool on the first SIGINT or SIGTERM and exits 0, or 1 when closing fails or a second signal comes. */
+/**
+ * Closes the tool on the first SIGINT or SIGTERM and exits 0, or 1 when closing fails or a second signal comes.
+ * Call it before printing that the tool is ready: whoever waits for that line may signal at once.
+ */
 export function runUntilSignal(name: string, close: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

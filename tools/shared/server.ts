@@ -1,6 +1,6 @@
 /** The lifecycle the local tools share: listen on a port, hand back a handle, close without waiting on clients. */
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 
 /** A running local tool with request counters; each tool adds its own controls. */
 export interface LocalServer<Stats> {
@@ -31,5 +31,17 @@ export function closeServer(server: Server): Promise<void> {
     // Closing twice is harmless, so the only error `close` reports (ERR_SERVER_NOT_RUNNING) is not one.
     server.close(() => resolve());
     server.closeAllConnections();
+  });
+}
+
+/** A loopback TCP port nobody listens on right now (for wrangler's own ports). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
   });
 }

@@ -11,7 +11,7 @@
  * fail, the StoreError reaches the caller, whose FAIL_MODE decides.
  */
 import { logEvent } from "../../http/log";
-import { type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, StoreError, type WindowCount } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, StoreError, type WindowCount } from "../contract";
 import type { PostgresStore } from "../postgres";
 import type { CircuitBreaker } from "./breaker";
 import type { Failover } from "./runner";
@@ -136,8 +136,13 @@ export class FailoverStore implements CounterStore {
     return this.withFailover("ping", () => this.primary.ping(), () => this.fallback.ping());
   }
 
-  list(prefix: string, limit: number): Promise<CounterSnapshot[]> {
-    return this.withFailover("list", () => this.primary.list(prefix, limit), () => this.fallback.list(prefix, limit));
+  read(keys: readonly string[]): Promise<CounterSnapshot[]> {
+    return this.withFailover("read", () => this.primary.read(keys), () => this.fallback.read(keys));
+  }
+
+  /** Each store reads only its own cursors, so a listing that fails over midway starts again, skipping nothing. */
+  list(prefix: string, limit: number, cursor: string | null = null): Promise<CounterPage> {
+    return this.withFailover("list", () => this.primary.list(prefix, limit, cursor), () => this.fallback.list(prefix, limit, cursor));
   }
 
   consume(key: string, windowSeconds: number): Promise<WindowCount> {

@@ -3,12 +3,18 @@
  * warning about LocMemCache, it is refused when ENVIRONMENT=production: each Worker isolate would
  * count on its own, so an attacker spread over isolates would get many times the limit.
  */
-import type { CounterRule, CounterSnapshot, CounterStore, FailureCount, LockState, RefusedAttempts, Reservation, WindowCount } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, keysetCursor } from "../contract";
 
 interface Counter {
   count: number;
   /** Epoch milliseconds; null = never expires. */
   expiresAt: number | null;
+}
+
+/** When a counter just counted to `count` expires (epoch ms), by the rule's cool-off or idle time; null = never. */
+function expiryAfterCount(rule: CounterRule, count: number, now: number): number | null {
+  if (rule.ttlSeconds !== null) return now + rule.ttlSeconds * 1000;
+  return rule.lockOutAtFailure && count >= rule.limit ? null : now + rule.idleSeconds * 1000;
 }
 
 /** An in-memory CounterStore with a clock that tests can drive. */
@@ -38,10 +44,9 @@ export class MemoryStore implements CounterStore {
   }
 
   private addFailures(key: string, attempts: number, rule: CounterRule): number {
-    const expiresAt = rule.ttlSeconds === null ? null : this.now() + rule.ttlSeconds * 1000;
-    const counter = this.live(key) ?? { count: 0, expiresAt };
+    const counter = this.live(key) ?? { count: 0, expiresAt: null };
     counter.count += attempts;
-    counter.expiresAt = expiresAt;
+    counter.expiresAt = expiryAfterCount(rule, counter.count, this.now());
     this.counters.set(key, counter);
     return counter.count;
   }
@@ -122,13 +127,20 @@ export class MemoryStore implements CounterStore {
 
   async ping(): Promise<void> {}
 
-  async list(prefix: string, limit: number): Promise<CounterSnapshot[]> {
+  async read(keys: readonly string[]): Promise<CounterSnapshot[]> {
     const found: CounterSnapshot[] = [];
-    for (const key of [...this.counters.keys()]) {
-      const counter = key.startsWith(prefix) ? this.live(key) : undefined;
+    for (const key of new Set(keys)) {
+      const counter = this.live(key);
       if (counter && counter.count > 0) found.push({ key, count: counter.count, expiresAtMs: counter.expiresAt });
-      if (found.length >= limit) break;
     }
     return found;
+  }
+
+  /** Keyset pages in key order. */
+  async list(prefix: string, limit: number, cursor: string | null = null): Promise<CounterPage> {
+    const after = keysetCursor.read(cursor);
+    const keys = [...this.counters.keys()].filter((key) => key.startsWith(prefix) && (after === null || key > after)).sort();
+    const counters = await this.read(keys.slice(0, limit));
+    return { counters, cursor: keys.length > limit ? keysetCursor.after(keys[limit - 1]!) : null };
   }
 }

@@ -6,9 +6,9 @@
 import { neon, neonConfig, type NeonQueryFunction } from "@neondatabase/serverless";
 import { inArray, lt, sql as raw } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-http";
-import { type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError, keysetCursor } from "../contract";
 import { gatewayCache, gatewayInflight } from "./schema";
-import { ADMIT, CHANGED_SINCE, CONFIRM_FAILURE, CONSUME, COUNT_REFUSED, LIST, MERGE, RELEASE, RESET } from "./statements";
+import { ADMIT, CHANGED_SINCE, CONFIRM_FAILURE, CONSUME, COUNT_REFUSED, LIST, MERGE, READ, RELEASE, RESET } from "./statements";
 
 export type SqlClient = NeonQueryFunction<false, false>;
 
@@ -53,7 +53,7 @@ export class PostgresStore implements CounterStore {
   }
 
   async reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation> {
-    const params = [keys, rule.limit, ttlOf(rule), rule.lockOutAtFailure, rule.countWhileLocked, reservationId, rule.reservationMs];
+    const params = [keys, rule.limit, ttlOf(rule), rule.lockOutAtFailure, rule.countWhileLocked, reservationId, rule.reservationMs, rule.idleSeconds];
     const row = ((await this.run(() => this.sql.query(ADMIT, params, this.options()))) as AdmitRow[])[0]!;
     const counts = keys.map((key) => row.counts[key] ?? 0);
     const failures = Math.max(0, ...counts);
@@ -63,7 +63,7 @@ export class PostgresStore implements CounterStore {
   }
 
   async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
-    const rows = (await this.run(() => this.sql.query(CONFIRM_FAILURE, [keys, reservationId, ttlOf(rule)], this.options()))) as { counts: Record<string, number> }[];
+    const rows = (await this.run(() => this.sql.query(CONFIRM_FAILURE, [keys, reservationId, ttlOf(rule), rule.lockOutAtFailure ? rule.limit : 0, rule.idleSeconds], this.options()))) as { counts: Record<string, number> }[];
     const counts = keys.map((key) => rows[0]!.counts[key] ?? 0);
     return { failures: Math.max(0, ...counts), counts };
   }
@@ -73,7 +73,7 @@ export class PostgresStore implements CounterStore {
   }
 
   async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule): Promise<LockState> {
-    const params = [lockKey, rule.limit, ttlOf(rule), [...attempts.keys()], [...attempts.values()]];
+    const params = [lockKey, rule.limit, ttlOf(rule), [...attempts.keys()], [...attempts.values()], rule.idleSeconds];
     const rows = (await this.run(() => this.sql.query(COUNT_REFUSED, params, this.options()))) as { locked: boolean; count: number; ms_left: number | null }[];
     const row = rows[0]!;
     return { locked: row.locked, failures: row.count, lockMsLeft: row.locked ? row.ms_left : null };
@@ -108,8 +108,14 @@ export class PostgresStore implements CounterStore {
     await this.run(() => this.sql.query("SELECT 1", [], this.options()));
   }
 
-  list(prefix: string, limit: number): Promise<CounterSnapshot[]> {
-    return this.snapshots(LIST, [prefix, limit]);
+  read(keys: readonly string[]): Promise<CounterSnapshot[]> {
+    return keys.length === 0 ? Promise.resolve([]) : this.snapshots(READ, [keys]);
+  }
+
+  /** Keyset pages in key order. */
+  async list(prefix: string, limit: number, cursor: string | null = null): Promise<CounterPage> {
+    const counters = await this.snapshots(LIST, [prefix, limit, keysetCursor.read(cursor)]);
+    return { counters, cursor: counters.length >= limit ? keysetCursor.after(counters[counters.length - 1]!.key) : null };
   }
 
   /**

@@ -8,27 +8,40 @@
  */
 
 /**
- * $1 keys, $2 limit, $3 ttl seconds (0 = never expires), $4 lock (bool), $5 count while locked (bool),
- * $6 reservation id, $7 reservation lifetime in ms.
+ * $1 keys, $2 limit, $3 ttl seconds (0 = none), $4 lock (bool), $5 count while locked (bool),
+ * $6 reservation id, $7 reservation lifetime in ms, $8 idle seconds (migrations/0004_idle_counters.sql).
  */
-export const ADMIT = "SELECT * FROM gateway_admit($1::text[], $2::integer, $3::float8, $4::boolean, $5::boolean, $6::text, $7::float8)";
+export const ADMIT = "SELECT * FROM gateway_admit($1::text[], $2::integer, $3::float8, $4::boolean, $5::boolean, $6::text, $7::float8, $8::float8)";
 
-/** Counting `$n` more failures on a row: restarts an expired one; without a ttl ($3 = 0) a live expiry stays. */
-const countOn = (n: string) => `
+/**
+ * A counter's expiry once counted to `count`: the cool-off ($3 seconds) when there is one; otherwise
+ * none once it reached `keep` (the limit; 0 = it never locks) and `idle` seconds below it.
+ */
+const expiryFor = (count: string, keep: string, idle: string) =>
+  `CASE WHEN $3::float8 > 0 THEN now() + make_interval(secs => $3::float8)
+        WHEN ${keep} > 0 AND ${count} >= ${keep} THEN NULL
+        ELSE now() + make_interval(secs => ${idle}) END`;
+
+/** Counting `n` more failures on a row (an expired one restarts), its expiry as `expiryFor` says. */
+const countOn = (n: string, keep: string, idle: string) => {
+  const count = `CASE WHEN c.expires_at IS NOT NULL AND c.expires_at <= now() THEN ${n} ELSE c.count + ${n} END`;
+  return `
 ON CONFLICT (key) DO UPDATE SET
-  count = CASE WHEN c.expires_at IS NOT NULL AND c.expires_at <= now() THEN ${n} ELSE c.count + ${n} END,
-  expires_at = CASE WHEN $3::float8 > 0 THEN excluded.expires_at WHEN c.expires_at <= now() THEN NULL ELSE c.expires_at END,
+  count = ${count},
+  expires_at = ${expiryFor(count, keep, idle)},
   updated_at = now()`;
+};
 
-const expiryFor = "CASE WHEN $3::float8 > 0 THEN now() + make_interval(secs => $3::float8) END";
-
-/** $1 keys, $2 reservation id, $3 ttl seconds (0 = never expires). Ends the reservation and counts the failure. */
+/**
+ * $1 keys, $2 reservation id, $3 ttl seconds (0 = none), $4 the limit a counter without a ttl is kept
+ * at (0 = never), $5 idle seconds. Ends the reservation and counts the failure.
+ */
 export const CONFIRM_FAILURE = `
 WITH ended AS (DELETE FROM gateway_inflight WHERE key = ANY($1::text[]) AND id = $2),
 counted AS (
   INSERT INTO gateway_cache AS c (key, count, expires_at, updated_at)
-  SELECT DISTINCT k, 1, ${expiryFor}, now() FROM unnest($1::text[]) AS k
-  ${countOn("1")}
+  SELECT DISTINCT k, 1, ${expiryFor("1", "$4::integer", "$5::float8")}, now() FROM unnest($1::text[]) AS k
+  ${countOn("1", "$4::integer", "$5::float8")}
   RETURNING c.key, c.count)
 SELECT coalesce(json_object_agg(key, count), '{}'::json) AS counts FROM counted`;
 
@@ -38,7 +51,7 @@ WITH ended AS (DELETE FROM gateway_inflight WHERE key = ANY($1::text[]) AND id =
 DELETE FROM gateway_cache WHERE $3::boolean AND key = ANY($1::text[])`;
 
 /**
- * $1 the locked key, $2 limit, $3 ttl seconds (0 = never expires), $4 keys, $5 attempts per key.
+ * $1 the locked key, $2 limit, $3 ttl seconds (0 = none), $4 keys, $5 attempts per key, $6 idle seconds.
  * Counts attempts refused from an isolate's lock cache, only while $1 is still locked.
  */
 export const COUNT_REFUSED = `
@@ -47,9 +60,9 @@ WITH lock AS (
   WHERE key = $1 AND count >= $2 AND (expires_at IS NULL OR expires_at > now())),
 counted AS (
   INSERT INTO gateway_cache AS c (key, count, expires_at, updated_at)
-  SELECT k, n, ${expiryFor}, now() FROM unnest($4::text[], $5::integer[]) AS t(k, n)
+  SELECT k, n, ${expiryFor("n", "$2::integer", "$6::float8")}, now() FROM unnest($4::text[], $5::integer[]) AS t(k, n)
   WHERE n > 0 AND EXISTS (SELECT 1 FROM lock)
-  ${countOn("excluded.count")}
+  ${countOn("excluded.count", "$2::integer", "$6::float8")}
   RETURNING c.key, c.count, c.expires_at),
 mine AS (
   SELECT coalesce((SELECT count FROM counted WHERE key = $1), (SELECT count FROM lock), 0) AS count,
@@ -96,10 +109,16 @@ ON CONFLICT (key) DO UPDATE SET
   updated_at = now()
 RETURNING c.count, ceil(extract(epoch FROM c.expires_at) * 1000)::float8 AS reset_ms`;
 
-/** $1 key prefix, $2 limit. Live counters under the prefix. */
+/** $1 key prefix, $2 limit, $3 the last key of the page before (null = the start). Live counters under the prefix, in key order. */
 export const LIST = `
 SELECT key, count, ceil(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms
 FROM gateway_cache
-WHERE starts_with(key, $1) AND count > 0 AND (expires_at IS NULL OR expires_at > now())
+WHERE starts_with(key, $1) AND ($3::text IS NULL OR key > $3::text) AND count > 0 AND (expires_at IS NULL OR expires_at > now())
 ORDER BY key
 LIMIT $2`;
+
+/** $1 keys. The live counters among them. */
+export const READ = `
+SELECT key, count, ceil(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms
+FROM gateway_cache
+WHERE key = ANY($1::text[]) AND count > 0 AND (expires_at IS NULL OR expires_at > now())`;

@@ -5,8 +5,8 @@
  * call is reported as a StoreError: the failover store then runs it on Postgres, or FAIL_MODE decides.
  */
 import { Redis } from "@upstash/redis/cloudflare";
-import { type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError } from "../contract";
-import { CONFIRM_FAILURE_SCRIPT, CONSUME_SCRIPT, COUNT_REFUSED_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError } from "../contract";
+import { CONFIRM_FAILURE_SCRIPT, CONSUME_SCRIPT, COUNT_REFUSED_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, READ_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
 
 /** The narrow part of the Redis client this store uses, so tests and wrappers stay honest. */
 export type UpstashClient = Pick<Redis, "createScript" | "del" | "ping">;
@@ -45,6 +45,7 @@ const reservationsOf = (key: string): string => `${key}:inflight`;
 const withReservations = (keys: readonly string[]): string[] => [...keys, ...keys.map(reservationsOf)];
 
 const ttlMs = (rule: CounterRule): string => String(rule.ttlSeconds === null ? 0 : Math.ceil(rule.ttlSeconds * 1000));
+const idleMs = (rule: CounterRule): string => String(Math.max(1, Math.ceil(rule.idleSeconds * 1000)));
 
 /** A CounterStore on Upstash Redis. */
 export class UpstashStore implements CounterStore {
@@ -56,6 +57,7 @@ export class UpstashStore implements CounterStore {
   private readonly mergeScript;
   private readonly consumeScript;
   private readonly listScript;
+  private readonly readScript;
 
   constructor(private readonly redis: UpstashClient) {
     this.reserveScript = redis.createScript<number[]>(RESERVE_SCRIPT);
@@ -65,6 +67,7 @@ export class UpstashStore implements CounterStore {
     this.mergeScript = redis.createScript<number>(MERGE_SCRIPT);
     this.consumeScript = redis.createScript<[number, number]>(CONSUME_SCRIPT);
     this.listScript = redis.createScript<(string | number)[]>(LIST_SCRIPT);
+    this.readScript = redis.createScript<(string | number)[]>(READ_SCRIPT);
   }
 
   private run<T>(call: () => Promise<T>): Promise<T> {
@@ -79,6 +82,7 @@ export class UpstashStore implements CounterStore {
       rule.countWhileLocked ? "1" : "0",
       reservationId,
       String(Math.ceil(rule.reservationMs)),
+      idleMs(rule),
     ];
     const [state = 0, leftMs = -1, inFlight = 0, ...counts] = await this.run(() => this.reserveScript.exec(withReservations(keys), args));
     const failures = Math.max(0, ...counts);
@@ -88,7 +92,7 @@ export class UpstashStore implements CounterStore {
   }
 
   async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
-    const counts = await this.run(() => this.confirmFailureScript.exec(withReservations(keys), [ttlMs(rule), reservationId]));
+    const counts = await this.run(() => this.confirmFailureScript.exec(withReservations(keys), [ttlMs(rule), reservationId, rule.lockOutAtFailure ? String(rule.limit) : "0", idleMs(rule)]));
     return { failures: Math.max(0, ...counts), counts };
   }
 
@@ -98,7 +102,7 @@ export class UpstashStore implements CounterStore {
 
   async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule): Promise<LockState> {
     const others = [...attempts.keys()].filter((key) => key !== lockKey);
-    const args = [String(rule.limit), ttlMs(rule), String(attempts.get(lockKey) ?? 0), ...others.map((key) => String(attempts.get(key)))];
+    const args = [String(rule.limit), ttlMs(rule), idleMs(rule), String(attempts.get(lockKey) ?? 0), ...others.map((key) => String(attempts.get(key)))];
     const [locked, failures, leftMs] = await this.run(() => this.countRefusedScript.exec([lockKey, ...others], args));
     return { locked: locked === 1, failures, lockMsLeft: locked === 1 && leftMs >= 0 ? leftMs : null };
   }
@@ -122,16 +126,29 @@ export class UpstashStore implements CounterStore {
     await this.run(() => this.redis.ping());
   }
 
-  async list(prefix: string, limit: number): Promise<CounterSnapshot[]> {
-    const pattern = `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
-    const flat = await this.run(() => this.listScript.exec([], [pattern, String(limit)]));
-    const now = Date.now();
-    const found: CounterSnapshot[] = [];
-    for (let i = 0; i + 2 < flat.length; i += 3) {
-      const count = Number(flat[i + 1]);
-      const ttl = Number(flat[i + 2]);
-      if (Number.isFinite(count) && count > 0) found.push({ key: String(flat[i]), count, expiresAtMs: ttl >= 0 ? now + ttl : null });
-    }
-    return found;
+  async read(keys: readonly string[]): Promise<CounterSnapshot[]> {
+    if (keys.length === 0) return [];
+    return snapshots(await this.run(() => this.readScript.exec([...new Set(keys)], [])));
   }
+
+  /** SCAN pages; the cursor is Redis's SCAN cursor, tagged `s:`. */
+  async list(prefix: string, limit: number, cursor: string | null = null): Promise<CounterPage> {
+    const pattern = `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
+    // A cursor another store gave (after a failover) means nothing here: start again.
+    const from = cursor !== null && /^s:[0-9]+$/.test(cursor) ? cursor.slice(2) : "0";
+    const [next, ...flat] = await this.run(() => this.listScript.exec([], [pattern, String(limit), from]));
+    return { counters: snapshots(flat), cursor: String(next) === "0" ? null : `s:${next}` };
+  }
+}
+
+/** Counters from a script's flat key, value, ms-to-live triples; zero counts are not counters. */
+function snapshots(flat: readonly (string | number)[]): CounterSnapshot[] {
+  const now = Date.now();
+  const found: CounterSnapshot[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    const count = Number(flat[i + 1]);
+    const ttl = Number(flat[i + 2]);
+    if (Number.isFinite(count) && count > 0) found.push({ key: String(flat[i]), count, expiresAtMs: ttl >= 0 ? now + ttl : null });
+  }
+  return found;
 }

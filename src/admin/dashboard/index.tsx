@@ -1,0 +1,93 @@
+/** @jsxImportSource hono/jsx */
+/**
+ * The operators' dashboard at ADMIN_PREFIX/: sign in with the admin token (compared in constant
+ * time, as the bearer API does), then a signed cookie (./session). Every form post passes hono/csrf
+ * (Origin or Sec-Fetch-Site must be this site) besides the SameSite=Strict cookie. Mounted before
+ * the bearer check, on its own paths only: `/` and `/dashboard/*`.
+ */
+import { type Context, Hono } from "hono";
+import { csrf } from "hono/csrf";
+import { timingSafeEqual } from "hono/utils/buffer";
+import type { GatewayConfig } from "../../config";
+import { logEvent } from "../../http/log";
+import type { LockoutPolicy } from "../../lockout/policy";
+import type { Stores } from "../../store";
+import { storeHealth } from "../health";
+import type { AdminBindings } from "../bindings";
+import type { LockoutAdmin } from "../lockouts";
+import { configRows } from "../summary";
+import { DashboardSessions } from "./session";
+import { ConfigPage, HealthPage, LockoutsPage, SignInPage } from "./views";
+
+export interface DashboardDependencies {
+  readonly config: GatewayConfig;
+  readonly admin: NonNullable<GatewayConfig["admin"]>;
+  readonly stores: Stores;
+  readonly policy: LockoutPolicy;
+  readonly lockouts: LockoutAdmin;
+}
+
+const text = (value: unknown): string | undefined => (typeof value === "string" && value.trim() !== "" ? value.trim() : undefined);
+
+/** The dashboard's routes, to mount at the admin prefix ahead of the bearer-protected API. */
+export function createDashboard({ config, admin, stores, policy, lockouts }: DashboardDependencies): Hono<{ Bindings: AdminBindings }> {
+  const { prefix, token } = admin;
+  const sessions = new DashboardSessions(token, prefix);
+  const app = new Hono<{ Bindings: AdminBindings }>();
+  const home = `${prefix}/`;
+  const signIn = (c: Context<{ Bindings: AdminBindings }>, status: 200 | 401, error?: string) => c.html(<SignInPage prefix={prefix} error={error} />, status);
+
+  app.use("/dashboard/*", csrf());
+
+  app.post("/dashboard/sign-in", async (c) => {
+    const form = await c.req.parseBody();
+    const given = text(form.token) ?? "";
+    if (!(await timingSafeEqual(token, given))) {
+      logEvent("dashboard_sign_in", { request_id: c.env.requestId, ip: c.req.header("cf-connecting-ip") ?? null, outcome: "refused" }, "warn");
+      return signIn(c, 401, "That is not the admin token.");
+    }
+    await sessions.start(c);
+    logEvent("dashboard_sign_in", { request_id: c.env.requestId, ip: c.req.header("cf-connecting-ip") ?? null, outcome: "signed_in" });
+    return c.redirect(home, 303);
+  });
+
+  app.post("/dashboard/sign-out", (c) => {
+    sessions.end(c);
+    return c.redirect(home, 303);
+  });
+
+  // Everything below needs a signed-in browser.
+  const signedIn = async (c: Context, next: () => Promise<void>) => {
+    if (await sessions.valid(c)) return next();
+    if (c.req.method === "GET") return c.redirect(home, 303);
+    return signIn(c, 401, "Your session has ended; sign in again.");
+  };
+
+  // The prefix itself (`ADMIN_PREFIX` or `ADMIN_PREFIX/`: the admin app routes on the canonical path below it).
+  app.get("/", async (c) => {
+    if (!(await sessions.valid(c))) return signIn(c, 200);
+    const { counters, truncated } = await lockouts.listAll();
+    const reset = c.req.query("reset");
+    const notice = reset !== undefined && /^\d+$/.test(reset) ? `Reset ${reset} counter(s).` : undefined;
+    return c.html(
+      <LockoutsPage prefix={prefix} counters={counters} truncated={truncated} failureLimit={config.lockout.failureLimit} notice={notice} now={Date.now()} />,
+    );
+  });
+
+  app.post("/dashboard/lockouts/reset", signedIn, async (c) => {
+    const form = await c.req.parseBody();
+    const filter = { ip: text(form.ip), username: text(form.username) };
+    const keys = await lockouts.reset(Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined)));
+    policy.forgetLocks(keys);
+    logEvent("lockout_reset", { request_id: c.env.requestId, ip: filter.ip ?? null, by: `dashboard:${Object.keys(filter).filter((k) => filter[k as "ip"]).join("+")}`, counters: keys.length });
+    return c.redirect(`${home}?reset=${keys.length}`, 303);
+  });
+
+  app.get("/dashboard/health", signedIn, async (c) => {
+    const health = await storeHealth(stores);
+    return c.html(<HealthPage prefix={prefix} status={health.status} stores={health.stores} />);
+  });
+
+  app.get("/dashboard/config", signedIn, (c) => c.html(<ConfigPage prefix={prefix} rows={configRows(config)} />));
+  return app;
+}
