@@ -80,6 +80,9 @@ interface Plan {
   readonly scan: boolean;
 }
 
+/** The most counters the dashboard shows at once. */
+const DASHBOARD_MAX = 2_000;
+
 export class LockoutAdmin {
   constructor(
     private readonly store: CounterStore,
@@ -157,9 +160,20 @@ export class LockoutAdmin {
     return { lockouts: page.counters.map((c) => this.view(c, now)).filter((v) => v.locked), cursor: page.cursor };
   }
 
-  /** Every counter, locked or not, most failures first, then by username and IP (the dashboard's current counters). */
-  async listAll(): Promise<{ counters: CounterView[]; truncated: boolean }> {
-    const { counters, truncated } = await this.counters();
+  /**
+   * Counters locked or not, most failures first, then by username and IP (the dashboard's current
+   * counters): pages through the store up to `max` counters; `truncated` when there were more.
+   */
+  async listAll(max = DASHBOARD_MAX): Promise<{ counters: CounterView[]; truncated: boolean }> {
+    const counters: CounterSnapshot[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await this.store.list(lockoutKeyPrefix(this.keyPrefix), LIST_PAGE, cursor);
+      counters.push(...page.counters);
+      cursor = page.cursor;
+    } while (cursor !== null && counters.length < max);
+    const truncated = cursor !== null || counters.length > max;
+    counters.splice(max);
     const now = Date.now();
     const label = (view: CounterView) => `${view.username ?? ""} ${view.ip_address ?? ""} ${view.user_agent ?? ""}`;
     const views = counters.map((c) => this.view(c, now));
