@@ -56,8 +56,6 @@ describe("the admin prefix is closed", () => {
     ["GET", "/__gateway/nope", 404, { error: "no such admin endpoint" }],
     ["POST", "/__gateway/health", 405, { error: "method not allowed; use GET, HEAD" }],
     ["DELETE", "/__gateway/lockouts/reset", 405, { error: "method not allowed; use POST" }],
-    ["GET", "/__gateway", 404, { error: "no such admin endpoint" }],
-    ["GET", "/__gateway/", 404, { error: "no such admin endpoint" }],
     ["GET", "/__gateway/%zz", 404, { error: "no such admin endpoint" }],
     ["GET", "/__gateway/health/", 200, { status: "ok" }],
     ["GET", "/__Gateway/HEALTH", 200, { status: "ok" }],
@@ -77,6 +75,20 @@ describe("the admin prefix is closed", () => {
       expect(refused.status).toBe(401);
       expect(refused.headers.get("cache-control")).toBe("no-store");
       expect(await refused.json()).toHaveProperty("error");
+    }
+    expect((await origin.stats()).requests).toBe(0);
+  });
+
+  it("answers the prefix itself, in any spelling and with any token, with the dashboard's sign-in page", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN });
+    await origin.resetStats();
+    for (const path of ["/__gateway", "/__gateway/", "/__Gateway//", "/%5F_gateway/."]) {
+      for (const token of [ADMIN_TOKEN, null, "X".repeat(ADMIN_TOKEN.length)]) {
+        const res = await send(gw, path, "GET", token);
+        expect(res.status).toBe(200);
+        expect(res.headers.get("cache-control")).toBe("no-store");
+        expect(await res.text()).toContain('<form method="post" action="/__gateway/dashboard/sign-in">');
+      }
     }
     expect((await origin.stats()).requests).toBe(0);
   });
