@@ -25,7 +25,7 @@ import { forwardToOrigin } from "./proxy";
 import { applyRateLimit } from "./ratelimit";
 import { RateLimiter } from "./ratelimit/limiter";
 import { NO_SESSION, SessionRegistry } from "./sessions";
-import { type Stores, createStores } from "./store";
+import { type RequestStores, type Stores, createStores } from "./store";
 import { StoreError } from "./store/contract";
 
 /** How long a login reservation outlives ORIGIN_TIMEOUT: reading the body, the store calls, clock skew. */
@@ -79,11 +79,16 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
   const adminPrefix = canonicalPath(config.admin?.prefix ?? "/__gateway");
   const limitsByUser = config.rateLimits.policies.some((policy) => policy.key.some((part) => part.kind === "user"));
 
-  const loginHooks = (c: Context): LoginHooks => ({
+  const loginHooks = (c: Context, scoped: RequestStores, registry: SessionRegistry): LoginHooks => ({
     succeeded: (response, username, client) =>
-      sessionCall(c, "session_record", () => sessions.recordLogin(response, username, client.text), undefined),
+      sessionCall(c, "session_record", () => registry.recordLogin(response, username, client.text), undefined),
     failedElsewhere: (username, client) =>
-      countFailureAfterTheFact(config, policy, { username, client, request: c.req.raw, requestId: c.var.requestId, path: c.req.path }, loginHooks(c)),
+      countFailureAfterTheFact(
+        config,
+        policy,
+        { username, client, request: c.req.raw, requestId: c.var.requestId, path: c.req.path, store: scoped.store },
+        loginHooks(c, scoped, registry),
+      ),
     lockedOut: ({ username, client, failures, retryAfterSeconds }) => {
       if (!config.lockoutWebhook) return;
       const notice = {
@@ -162,12 +167,16 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     }
     const route: LoginRoute | undefined = login?.kind === "attempt" ? login.route : undefined;
     const counted = route !== undefined || basic;
+    // This request's view of the stores: once a store failed, its later calls in the request skip it.
+    const scoped = stores.forRequest((work) => waitUntil(c, work));
+    const registry = new SessionRegistry(config.sessions, scoped.sessions);
+    const hooks = loginHooks(c, scoped, registry);
 
     // Sessions are checked on every route, login and logout routes included: a revoked session
     // stays revoked wherever it is sent.
     // A logout route needs the session's state even with SESSION_ENFORCEMENT=off, to forget it if active.
     const logout = !counted && sessions.isLogout(request.method, c.var.path);
-    const session = await sessionCall(c, "session_check", () => sessions.check(request, c.req.path, c.var.requestId, limitsByUser || logout), NO_SESSION);
+    const session = await sessionCall(c, "session_check", () => registry.check(request, c.req.path, c.var.requestId, limitsByUser || logout), NO_SESSION);
     if (session.kind === "reject") {
       return gatewayErrorResponse(request, 401, "Unauthorized", "this session has ended; please log in again", { "set-cookie": sessions.clearCookie() });
     }
@@ -182,23 +191,24 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
       requestId: c.var.requestId,
       isLogin: route !== undefined,
       waitUntil: (promise) => waitUntil(c, promise),
+      store: scoped.store,
     });
     if ("refuse" in limited) return limited.refuse;
 
-    const attempt = { request, client, requestId: c.var.requestId };
+    const attempt = { request, client, requestId: c.var.requestId, store: scoped.store };
     let response: Response;
     if (route) {
       const read = async () => bodyCredentials(await readLoginBody(request, route.body, route.usernameField, config.login.maxBodyBytes));
-      response = await handleLoginAttempt(config, policy, { ...attempt, route, read }, loginHooks(c));
+      response = await handleLoginAttempt(config, policy, { ...attempt, route, read }, hooks);
     } else if (basic) {
       const read = async () => readBasicCredentials(request.headers.get("authorization") ?? "");
-      response = await handleLoginAttempt(config, policy, { ...attempt, route: BASIC_OUTCOME, read }, loginHooks(c));
+      response = await handleLoginAttempt(config, policy, { ...attempt, route: BASIC_OUTCOME, read }, hooks);
     } else {
       response = await forwardToOrigin(request, config.origin, client);
-      await countReportedLogin(config, policy, { ...attempt, response, path: c.req.path }, loginHooks(c));
+      await countReportedLogin(config, policy, { ...attempt, response, path: c.req.path }, hooks);
     }
     if (logout && session.kind === "pass" && response.status < 400) {
-      await sessionCall(c, "session_logout", () => sessions.logout(session.active), undefined);
+      await sessionCall(c, "session_logout", () => registry.logout(session.active), undefined);
     }
     response.headers.delete(LOGIN_RESULT_HEADER);
     for (const [name, value] of Object.entries(limited.headers)) response.headers.set(name, value);

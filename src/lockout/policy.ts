@@ -12,6 +12,7 @@
 import type { AddressList } from "../client/address";
 import { logEvent } from "../http/log";
 import { type CounterRule, type CounterStore, StoreError } from "../store/contract";
+import { type Background, runDetached } from "../store/failover/scope";
 import type { LoginOutcome } from "../login/outcome";
 import { type LoginClient, lockoutKeysFor } from "./keys";
 import type { LockoutSettings } from "./settings";
@@ -36,8 +37,7 @@ export type Verdict =
   | { readonly kind: "pass"; readonly failures: number | null }
   | { readonly kind: "locked-out"; readonly failures: number; readonly retryAfterSeconds: number | null };
 
-/** Hands background work to the Worker (`ctx.waitUntil`). */
-export type Background = (work: Promise<unknown>) => void;
+export type { Background } from "../store/failover/scope";
 
 export interface LockoutPolicyOptions {
   readonly settings: LockoutSettings;
@@ -97,8 +97,6 @@ const HOLD_FIRST_MS = 25;
 const HOLD_MAX_MS = 400;
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-/** A rejected background write is logged where it happens; this only keeps it from being unhandled. */
-const runDetached: Background = (work) => void work.catch(() => {});
 
 /** Seconds for a Retry-After header: at least 1, null when the lock has no end. */
 export const retryAfterOf = (msLeft: number | null): number | null => (msLeft === null ? null : Math.max(1, Math.ceil(msLeft / 1000)));
@@ -198,7 +196,7 @@ export class LockoutPolicy {
    * finds the slots taken by attempts still in flight is held (polling with backoff) for at most
    * LOGIN_INFLIGHT_WAIT. Throws StoreError when the store fails.
    */
-  async admit(client: LoginClient, method: string, background: Background = runDetached): Promise<Admission> {
+  async admit(client: LoginClient, method: string, background: Background = runDetached, store: CounterStore = this.store): Promise<Admission> {
     if (this.whitelist.has(client.address)) return { kind: "exempt" };
     const keys = await this.keysFor(client);
     const rule = this.rule(method);
@@ -207,15 +205,15 @@ export class LockoutPolicy {
     for (let pause = HOLD_FIRST_MS; ; pause = Math.min(pause * 2, HOLD_MAX_MS)) {
       const known = rule.lockOutAtFailure ? this.knownLock(keys) : undefined;
       if (known) {
-        if (rule.countWhileLocked) this.countRefused(known.key, keys, rule, background);
+        if (rule.countWhileLocked) this.countRefused(known.key, keys, rule, background, store);
         const msLeft = known.lock.endsAt === null ? null : known.lock.endsAt - this.now();
         return { kind: "locked", failures: known.lock.failures, retryAfterSeconds: retryAfterOf(msLeft) };
       }
       const asked = this.now();
-      const reservation = await this.store.reserve(keys, rule, reservationId);
+      const reservation = await store.reserve(keys, rule, reservationId);
       if (reservation.kind === "locked") {
         const endsAt = reservation.lockMsLeft === null ? null : asked + reservation.lockMsLeft;
-        await this.noteLockout(keys, reservation.counts, endsAt);
+        await this.noteLockout(keys, reservation.counts, endsAt, store);
         return { kind: "locked", failures: reservation.failures, retryAfterSeconds: retryAfterOf(reservation.lockMsLeft) };
       }
       if (reservation.kind === "reserved") {
@@ -233,7 +231,7 @@ export class LockoutPolicy {
    * schedules a write (no sooner than a second after the previous one for that lock), and refusals
    * until it runs join it. The write restarts the cool-off and tells when the lock now ends.
    */
-  private countRefused(lockKey: string, keys: readonly string[], rule: CounterRule, background: Background): void {
+  private countRefused(lockKey: string, keys: readonly string[], rule: CounterRule, background: Background, store: CounterStore): void {
     let batch = this.refused.get(lockKey);
     const scheduled = batch !== undefined;
     if (!batch) {
@@ -244,10 +242,10 @@ export class LockoutPolicy {
       const attempts = batch.attempts.get(key);
       if (attempts !== undefined || batch.attempts.size < REFUSED_BATCH_KEYS_MAX || key === lockKey) batch.attempts.set(key, (attempts ?? 0) + 1);
     }
-    if (!scheduled) background(this.writeRefused(lockKey, batch, rule));
+    if (!scheduled) background(this.writeRefused(lockKey, batch, rule, store));
   }
 
-  private async writeRefused(lockKey: string, batch: RefusedBatch, rule: CounterRule): Promise<void> {
+  private async writeRefused(lockKey: string, batch: RefusedBatch, rule: CounterRule, store: CounterStore): Promise<void> {
     const last = this.refusedWrittenAt.get(lockKey);
     const wait = last === undefined ? 0 : last + REFUSED_WRITE_INTERVAL_MS - this.now();
     if (wait > 0) await this.sleep(wait);
@@ -256,10 +254,10 @@ export class LockoutPolicy {
     const asked = this.now();
     this.refusedWrittenAt.set(lockKey, asked);
     try {
-      const state = await this.store.countRefused({ lockKey, attempts: batch.attempts }, rule);
+      const state = await store.countRefused({ lockKey, attempts: batch.attempts }, rule);
       if (!state.locked) return this.forgetLocks([lockKey]);
       const endsAt = state.lockMsLeft === null ? null : asked + state.lockMsLeft;
-      await this.noteLockout([lockKey], [state.failures], endsAt);
+      await this.noteLockout([lockKey], [state.failures], endsAt, store);
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
       logEvent("refused_count_failed", { store: error.store, reason: error.reason, attempts: Math.max(...batch.attempts.values()) }, "error");
@@ -270,11 +268,11 @@ export class LockoutPolicy {
    * Remembers the counters at the limit in this isolate, and hands them to the store, which may keep
    * a second copy of the lockout.
    */
-  private async noteLockout(keys: readonly string[], counts: readonly number[], endsAt: number | null): Promise<void> {
+  private async noteLockout(keys: readonly string[], counts: readonly number[], endsAt: number | null, store: CounterStore): Promise<void> {
     const locking = keys.flatMap((key, i) => ((counts[i] ?? 0) >= this.settings.failureLimit ? [{ key, count: counts[i]!, expiresAtMs: endsAt }] : []));
     if (locking.length === 0) return;
     this.rememberLock(locking.map((c) => c.key), Math.max(...locking.map((c) => c.count)), endsAt);
-    await this.store.noteLockout?.(locking);
+    await store.noteLockout?.(locking);
   }
 
   /**
@@ -282,24 +280,24 @@ export class LockoutPolicy {
    * the limit, gets the lockout response at once, as in axes); anything else gives the reservation
    * back, or with AXES_RESET_ON_SUCCESS also clears the client's counters.
    */
-  async settle(admission: Admission, outcome: LoginOutcome, method: string): Promise<Verdict> {
+  async settle(admission: Admission, outcome: LoginOutcome, method: string, store: CounterStore = this.store): Promise<Verdict> {
     if (admission.kind !== "admitted") return { kind: "pass", failures: null };
     const { keys, reservationId } = admission;
     if (outcome !== "failure") {
-      await this.store.release(keys, reservationId, outcome === "success" && this.settings.resetOnSuccess);
+      await store.release(keys, reservationId, outcome === "success" && this.settings.resetOnSuccess);
       return { kind: "pass", failures: null };
     }
-    return this.confirmFailure(keys, reservationId, method);
+    return this.confirmFailure(keys, reservationId, method, store);
   }
 
   /** Adds a confirmed failure to the counters (ending the reservation, if any) and says whether it locked them. */
-  private async confirmFailure(keys: readonly string[], reservationId: string, method: string): Promise<Verdict> {
+  private async confirmFailure(keys: readonly string[], reservationId: string, method: string, store: CounterStore): Promise<Verdict> {
     const rule = this.rule(method);
     const asked = this.now();
-    const { failures, counts } = await this.store.confirmFailure(keys, reservationId, rule);
+    const { failures, counts } = await store.confirmFailure(keys, reservationId, rule);
     if (!rule.lockOutAtFailure || failures < rule.limit) return { kind: "pass", failures };
     const lockMs = rule.ttlSeconds === null ? null : rule.ttlSeconds * 1000;
-    await this.noteLockout(keys, counts, lockMs === null ? null : asked + lockMs);
+    await this.noteLockout(keys, counts, lockMs === null ? null : asked + lockMs, store);
     return { kind: "locked-out", failures, retryAfterSeconds: retryAfterOf(lockMs) };
   }
 
@@ -307,16 +305,16 @@ export class LockoutPolicy {
    * Counts a failure the origin reported after the fact (a password check the gateway did not see
    * coming, or another user than the one counted): as an attempt admitted and failed at once.
    */
-  async recordFailure(client: LoginClient, method: string): Promise<Verdict> {
+  async recordFailure(client: LoginClient, method: string, store: CounterStore = this.store): Promise<Verdict> {
     if (this.whitelist.has(client.address)) return { kind: "pass", failures: null };
-    return this.confirmFailure(await this.keysFor(client), crypto.randomUUID(), method);
+    return this.confirmFailure(await this.keysFor(client), crypto.randomUUID(), method, store);
   }
 
   /** A success the origin reported after the fact: clears the user's counters with AXES_RESET_ON_SUCCESS. */
-  async recordSuccess(client: LoginClient): Promise<void> {
+  async recordSuccess(client: LoginClient, store: CounterStore = this.store): Promise<void> {
     if (!this.settings.resetOnSuccess || this.whitelist.has(client.address)) return;
     const keys = await this.keysFor(client);
     this.forgetLocks(keys);
-    await this.store.reset(keys);
+    await store.reset(keys);
   }
 }

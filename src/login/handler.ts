@@ -11,7 +11,7 @@ import { normaliseUsername } from "../lockout/keys";
 import type { Admission, Background, LockoutPolicy, Verdict } from "../lockout/policy";
 import { lockoutResponse } from "../lockout/response";
 import { forwardToOrigin } from "../proxy";
-import { StoreError } from "../store/contract";
+import { type CounterStore, StoreError } from "../store/contract";
 import { canonicalUsername } from "../lockout/username";
 import type { Credentials } from "./credentials";
 import { LOGIN_RESULT_HEADER, type OutcomeRules, loginOutcome } from "./outcome";
@@ -24,6 +24,8 @@ export interface LoginAttempt {
   readonly read: () => Promise<Credentials>;
   readonly client: ClientAddress | undefined;
   readonly requestId: string;
+  /** The counters as this request sees them (one Upstash timeout per request at most). */
+  readonly store?: CounterStore;
 }
 
 /** What else happens around a login: recording the session, announcing lockouts. */
@@ -76,7 +78,7 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
 
   let admission: Admission;
   try {
-    admission = await policy.admit({ address: client, username, userAgent: request.headers.get("user-agent") ?? "" }, request.method, hooks.background);
+    admission = await policy.admit({ address: client, username, userAgent: request.headers.get("user-agent") ?? "" }, request.method, hooks.background, attempt.store);
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     storeDown(config, attempt, error, "admit");
@@ -104,7 +106,7 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
 
   let verdict: Verdict;
   try {
-    verdict = await policy.settle(admission, outcome, request.method);
+    verdict = await policy.settle(admission, outcome, request.method, attempt.store);
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     // The reservation keeps its slot until it expires (ORIGIN_TIMEOUT plus a margin); a failure that could not be recorded is logged here.

@@ -9,7 +9,7 @@ import type { GatewayConfig } from "../config";
 import { logEvent, maskUsername } from "../http/log";
 import type { LockoutPolicy } from "../lockout/policy";
 import { countedUsername } from "../lockout/username";
-import { StoreError } from "../store/contract";
+import { type CounterStore, StoreError } from "../store/contract";
 import type { LoginHooks } from "./handler";
 import { LOGIN_RESULT_HEADER, parseLoginResult } from "./outcome";
 
@@ -19,18 +19,20 @@ export interface ReportedLogin {
   readonly client: ClientAddress | undefined;
   readonly requestId: string;
   readonly path: string;
+  /** The counters as this request sees them. */
+  readonly store?: CounterStore;
 }
 
 /** Counts a failure for `username` (normalised) from `client`, reporting a new lockout; store failures are logged. */
 export async function countFailureAfterTheFact(
   config: GatewayConfig,
   policy: LockoutPolicy,
-  { username, client, request, requestId, path }: { username: string; client: ClientAddress; request: Request; requestId: string; path: string },
+  { username, client, request, requestId, path, store }: { username: string; client: ClientAddress; request: Request; requestId: string; path: string; store?: CounterStore },
   hooks: LoginHooks,
 ): Promise<void> {
   const who = { request_id: requestId, ip: client.text, username: maskUsername(username), path };
   try {
-    const verdict = await policy.recordFailure({ address: client, username, userAgent: request.headers.get("user-agent") ?? "" }, request.method);
+    const verdict = await policy.recordFailure({ address: client, username, userAgent: request.headers.get("user-agent") ?? "" }, request.method, store);
     logEvent("login_attempt", { ...who, outcome: "failure", source: "origin" });
     if (verdict.kind === "locked-out") {
       logEvent("lockout", { ...who, failures: verdict.failures, retry_after: verdict.retryAfterSeconds }, "warn");
@@ -46,7 +48,7 @@ export async function countFailureAfterTheFact(
 export async function countReportedLogin(config: GatewayConfig, policy: LockoutPolicy, reported: ReportedLogin, hooks: LoginHooks): Promise<void> {
   const header = reported.response.headers.get(LOGIN_RESULT_HEADER);
   if (header === null) return;
-  const { client, requestId, path } = reported;
+  const { client, requestId, path, store } = reported;
   const stated = parseLoginResult(header);
   if (!stated || !client) {
     logEvent("login_result_ignored", { request_id: requestId, path, reason: stated ? "no_client_address" : "unreadable" }, "warn");
@@ -54,12 +56,12 @@ export async function countReportedLogin(config: GatewayConfig, policy: LockoutP
   }
   const username = countedUsername(stated.username, config.lockout.usernameCaseSensitive);
   if (stated.result === "failure") {
-    await countFailureAfterTheFact(config, policy, { username, client, request: reported.request, requestId, path }, hooks);
+    await countFailureAfterTheFact(config, policy, { username, client, request: reported.request, requestId, path, store }, hooks);
     return;
   }
   logEvent("login_attempt", { request_id: requestId, ip: client.text, username: maskUsername(username), path, outcome: "success", source: "origin" });
   try {
-    await policy.recordSuccess({ address: client, username, userAgent: reported.request.headers.get("user-agent") ?? "" });
+    await policy.recordSuccess({ address: client, username, userAgent: reported.request.headers.get("user-agent") ?? "" }, store);
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     logEvent("settle_failed", { request_id: requestId, store: error.store, reason: error.reason, path, outcome: "success", source: "origin" }, "error");

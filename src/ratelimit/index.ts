@@ -6,7 +6,7 @@ import type { ClientAddress } from "../client/address";
 import type { FailModes } from "../config";
 import { gatewayErrorResponse } from "../http/errors";
 import { logEvent } from "../http/log";
-import { StoreError } from "../store/contract";
+import { type CounterStore, StoreError } from "../store/contract";
 import { ipPart, rateLimitIdentity } from "./identity";
 import type { RateDecision, RateLimiter } from "./limiter";
 import { type HeaderStyle, type RateLimitPolicy, matchRateLimit } from "./policies";
@@ -33,13 +33,15 @@ export interface RateLimitRequest {
   /** Login routes never carry RateLimit headers: remaining attempts must not be revealed. */
   readonly isLogin: boolean;
   readonly waitUntil: (promise: Promise<unknown>) => void;
+  /** The counters as this request sees them. */
+  readonly store?: CounterStore;
 }
 
 export async function applyRateLimit(
   settings: RateLimitSettings,
   limiter: RateLimiter,
   failModes: FailModes,
-  { request, path, client, user, requestId, isLogin, waitUntil }: RateLimitRequest,
+  { request, path, client, user, requestId, isLogin, waitUntil, store }: RateLimitRequest,
 ): Promise<RateLimitOutcome> {
   const policy = matchRateLimit(settings.policies, request.method, path);
   if (!policy) return PASS;
@@ -49,8 +51,8 @@ export async function applyRateLimit(
   try {
     // A header-keyed policy also counts the client's IP under its cap; the stricter answer stands.
     const decisions = await Promise.all([
-      limiter.check(policy, identity, waitUntil),
-      ...(policy.ipCap ? [limiter.check(policy.ipCap, ipPart(client), waitUntil)] : []),
+      limiter.check(policy, identity, waitUntil, store),
+      ...(policy.ipCap ? [limiter.check(policy.ipCap, ipPart(client), waitUntil, store)] : []),
     ]);
     decision = decisions.find((d) => !d.allowed) ?? decisions.reduce((a, b) => (b.remaining < a.remaining ? b : a));
   } catch (error) {

@@ -72,10 +72,14 @@ export class RateLimiter {
     };
   }
 
-  /** Counts one request of `identity` under a policy (or its IP cap). Throws StoreError when no store can answer. */
-  async check(policy: RateLimitWindow, identity: string, waitUntil: (promise: Promise<unknown>) => void): Promise<RateDecision> {
+  /**
+   * Counts one request of `identity` under a policy (or its IP cap), through `store`'s failover (the
+   * request's view, so an Upstash failure earlier in the request sends it straight to Postgres).
+   * Throws StoreError when no store can answer.
+   */
+  async check(policy: RateLimitWindow, identity: string, waitUntil: (promise: Promise<unknown>) => void, store: CounterStore = this.store): Promise<RateDecision> {
     const limiter = this.limiters.get(policy.name);
-    if (!limiter) return this.fixedWindow(this.store, policy, identity)();
+    if (!limiter) return this.fixedWindow(store, policy, identity)();
     const viaUpstash = () =>
       upstashCall(async (): Promise<RateDecision> => {
         const result = await limiter.limit(identity);
@@ -88,8 +92,8 @@ export class RateLimiter {
           source: result.reason === "cacheBlock" ? "cache" : "upstash",
         };
       });
-    if (this.store instanceof FailoverStore) {
-      return this.store.withFailover("ratelimit", viaUpstash, this.fixedWindow(this.store.fallback, policy, identity));
+    if (store instanceof FailoverStore) {
+      return store.withFailover("ratelimit", viaUpstash, this.fixedWindow(store.fallback, policy, identity));
     }
     return viaUpstash();
   }

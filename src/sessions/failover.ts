@@ -1,81 +1,88 @@
 /**
- * Sessions on Upstash first and Postgres when Upstash fails, through the same breaker mechanism as
- * the counters. Revocations and removals go to both stores (Postgres keeps a tombstone even for a
- * session it never saw), and when the circuit half-opens, revocations made on Postgres during the
- * outage are copied into Upstash before it serves again: a revocation holds through an outage of
- * either store.
+ * Sessions on Upstash first and Postgres when Upstash fails, through the same Failover (one breaker
+ * per Upstash database) as the counters when they share the database. Revocations and removals go
+ * to both stores (Postgres keeps a tombstone even for a session it never saw). When the circuit
+ * half-opens, the probe copies into Upstash the revocations made on Postgres during the outage and
+ * the sessions recorded or slid there: a revocation holds, and a session created, through an outage.
  */
-import { StoreError } from "../store/contract";
-import type { CircuitBreaker } from "../store/failover/breaker";
-import { Failover } from "../store/failover/runner";
-import { logEvent } from "../http/log";
+import type { Failover } from "../store/failover/runner";
+import type { RequestScope } from "../store/failover/scope";
 import type { SessionLookup, SessionRecord, SessionStore, StoredSession } from "./contract";
 import type { PostgresSessionStore } from "./postgres";
-
-const COPY_BACK_MARGIN_MS = 60_000;
+import type { UpstashSessionStore } from "./upstash";
 
 export class FailoverSessionStore implements SessionStore {
   readonly kind: string;
-  private readonly failover: Failover;
 
   constructor(
-    private readonly primary: SessionStore,
+    private readonly primary: UpstashSessionStore,
     private readonly fallback: PostgresSessionStore,
-    private readonly breaker: CircuitBreaker,
+    private readonly failover: Failover,
     /** How long copied revocations are kept in Upstash. */
     private readonly revocationTtlMs: number,
+    private readonly scope: RequestScope | null = null,
   ) {
     this.kind = `${primary.kind}+${fallback.kind}`;
-    this.failover = new Failover(breaker, `sessions:${primary.kind}`, fallback.kind, () => this.copyBack());
+    if (scope === null) failover.addCopyBack("sessions", (sinceMs) => this.copyBack(sinceMs));
   }
 
-  private async copyBack(): Promise<void> {
-    let hashes: string[] = [];
-    try {
-      hashes = await this.fallback.revokedSince((this.breaker.outageStartedAt ?? Date.now()) - COPY_BACK_MARGIN_MS);
-    } catch (error) {
-      if (!(error instanceof StoreError)) throw error;
-      logEvent("copy_back_skipped", { reason: error.reason, store: "postgres", of: "sessions" }, "warn");
-    }
-    await this.primary.revoke(hashes, Date.now(), this.revocationTtlMs);
-    logEvent("copy_back", { sessions: hashes.length });
+  /** This store as one request sees it: backends that failed once in the request are skipped after. */
+  forRequest(scope: RequestScope): FailoverSessionStore {
+    return new FailoverSessionStore(this.primary, this.fallback, this.failover, this.revocationTtlMs, scope);
   }
 
-  /** Runs on both stores; fails only when both fail. */
-  private async both<T>(primary: Promise<T>, fallback: Promise<T>): Promise<T> {
-    const [a, b] = await Promise.allSettled([primary, fallback]);
-    if (a.status === "fulfilled") return a.value;
-    if (b.status === "fulfilled") return b.value;
-    throw a.reason instanceof StoreError ? a.reason : b.reason;
+  private async copyBack(sinceMs: number): Promise<Record<string, number>> {
+    const revoked = await this.fallback.revokedSince(sinceMs);
+    const saved = await this.fallback.savedSince(sinceMs);
+    await this.primary.restore(saved);
+    await this.primary.revoke(revoked, Date.now(), this.revocationTtlMs);
+    return { sessions: saved.length, revocations: revoked.length };
+  }
+
+  /** Runs on both stores at once; fails only when both fail. */
+  private async both<T>(operation: string, onPrimary: () => Promise<T>, onFallback: () => Promise<T>, combine: (a: T | undefined, b: T | undefined) => T): Promise<T> {
+    const [a, b] = await Promise.allSettled([this.failover.primaryOnly(operation, this.scope, onPrimary), this.failover.fallback(this.scope, onFallback)]);
+    const primary = a.status === "fulfilled" ? a.value : undefined;
+    if (primary === undefined && b.status === "rejected") throw b.reason;
+    return combine(primary, b.status === "fulfilled" ? b.value : undefined);
   }
 
   save(hash: string, record: SessionRecord, ttlMs: number): Promise<void> {
-    return this.failover.run("session_save", () => this.primary.save(hash, record, ttlMs), () => this.fallback.save(hash, record, ttlMs));
+    return this.failover.run("session_save", this.scope, () => this.primary.save(hash, record, ttlMs), () => this.fallback.save(hash, record, ttlMs));
   }
 
   touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionLookup> {
     return this.failover.run(
       "session_touch",
+      this.scope,
       () => this.primary.touch(hash, now, timeoutMs, ttlMs),
       () => this.fallback.touch(hash, now, timeoutMs, ttlMs),
     );
   }
 
   remove(hash: string): Promise<void> {
-    return this.both(this.primary.remove(hash), this.fallback.remove(hash));
+    return this.both("session_remove", () => this.primary.remove(hash).then(() => true as const), () => this.fallback.remove(hash).then(() => true as const), () => true).then(() => {});
   }
 
-  async revoke(hashes: readonly string[], now: number, ttlMs: number): Promise<number> {
-    const [a, b] = await Promise.allSettled([this.primary.revoke(hashes, now, ttlMs), this.fallback.revoke(hashes, now, ttlMs)]);
-    if (a.status === "rejected" && b.status === "rejected") throw a.reason;
-    return Math.max(a.status === "fulfilled" ? a.value : 0, b.status === "fulfilled" ? b.value : 0);
+  revoke(hashes: readonly string[], now: number, ttlMs: number): Promise<number> {
+    return this.both(
+      "session_revoke",
+      () => this.primary.revoke(hashes, now, ttlMs),
+      () => this.fallback.revoke(hashes, now, ttlMs),
+      (a, b) => Math.max(a ?? 0, b ?? 0),
+    );
   }
 
-  async listUser(username: string): Promise<StoredSession[]> {
-    const [a, b] = await Promise.allSettled([this.primary.listUser(username), this.fallback.listUser(username)]);
-    if (a.status === "rejected" && b.status === "rejected") throw a.reason;
-    const merged = new Map<string, StoredSession>();
-    for (const result of [b, a]) if (result.status === "fulfilled") for (const s of result.value) merged.set(s.hash, s);
-    return [...merged.values()];
+  listUser(username: string): Promise<StoredSession[]> {
+    return this.both(
+      "session_list",
+      () => this.primary.listUser(username),
+      () => this.fallback.listUser(username),
+      (a, b) => {
+        const merged = new Map<string, StoredSession>();
+        for (const s of [...(b ?? []), ...(a ?? [])]) merged.set(s.hash, s);
+        return [...merged.values()];
+      },
+    );
   }
 }

@@ -5,10 +5,18 @@
 import type { SqlClient } from "../store/postgres";
 import { asStoreError } from "../store/contract";
 import type { SessionLookup, SessionRecord, SessionState, SessionStore, StoredSession } from "./contract";
+import type { SessionCopy } from "./upstash";
 import { sessionKey, userIndexKey } from "./keys";
 
-/** $1 session key, $2 json, $3 ttl s, $4 index key. */
+/**
+ * $1 session key, $2 json, $3 ttl s, $4 index key, $5 hash, $6 the user's index prefix, $7 the
+ * session key prefix. Also drops the user's index rows whose session is gone (logged out, expired).
+ */
 const SAVE = `
+WITH pruned AS (
+  DELETE FROM gateway_cache AS i WHERE starts_with(i.key, $6) AND i.key <> $4
+    AND NOT EXISTS (SELECT 1 FROM gateway_cache AS s WHERE s.key = $7 || i.value AND (s.expires_at IS NULL OR s.expires_at > now()))
+)
 INSERT INTO gateway_cache (key, count, value, expires_at, updated_at)
 VALUES ($1, 1, $2, now() + make_interval(secs => $3::float8), now()),
        ($4, 1, $5, now() + make_interval(secs => $3::float8), now())
@@ -69,7 +77,7 @@ export class PostgresSessionStore implements SessionStore {
 
   async save(hash: string, record: SessionRecord, ttlMs: number): Promise<void> {
     const index = `${userIndexKey(this.prefix, record.u)}:${hash}`;
-    await this.query(SAVE, [sessionKey(this.prefix, hash), JSON.stringify(record), ttlMs / 1000, index, hash]);
+    await this.query(SAVE, [sessionKey(this.prefix, hash), JSON.stringify(record), ttlMs / 1000, index, hash, `${userIndexKey(this.prefix, record.u)}:`, sessionKey(this.prefix, "")]);
   }
 
   async touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionLookup> {
@@ -96,6 +104,19 @@ export class PostgresSessionStore implements SessionStore {
       [prefix, sinceMs],
     );
     return rows.map((row) => row.key.slice(prefix.length));
+  }
+
+  /** Live, unrevoked sessions recorded or slid here since `sinceMs`, with their time left, to copy into Upstash. */
+  async savedSince(sinceMs: number): Promise<SessionCopy[]> {
+    const prefix = sessionKey(this.prefix, "");
+    const rows = await this.query<{ key: string; value: string; ms_left: number }>(
+      `SELECT key, value, floor(extract(epoch FROM expires_at - now()) * 1000)::float8 AS ms_left FROM gateway_cache
+       WHERE starts_with(key, $1) AND updated_at >= to_timestamp($2 / 1000.0) AND expires_at > now()
+         AND CASE WHEN position(':user:' IN key) = 0 THEN value::jsonb->>'r' IS NULL AND (value::jsonb->>'c')::bigint > 0 ELSE false END
+       LIMIT 10000`,
+      [prefix, sinceMs],
+    );
+    return rows.map((row) => ({ hash: row.key.slice(prefix.length), record: JSON.parse(row.value) as SessionRecord, ttlMs: Number(row.ms_left) }));
   }
 
   async listUser(username: string): Promise<StoredSession[]> {

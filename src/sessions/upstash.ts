@@ -1,4 +1,8 @@
-/** Sessions in Upstash: one JSON string per session, a set per user. Touch is one Lua script. */
+/**
+ * Sessions in Upstash: one JSON string per session, a set per user. Save, touch and restore are one
+ * Lua script each; saving prunes the user's set of sessions whose record is gone (logged out or
+ * past its expiry), so the set holds live and revoked sessions only.
+ */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { upstashCall } from "../store/upstash";
 import type { SessionLookup, SessionRecord, SessionState, SessionStore, StoredSession } from "./contract";
@@ -16,6 +20,50 @@ record.s = now
 redis.call("SET", KEYS[1], cjson.encode(record), "PX", ARGV[3])
 return {"active", record.u}
 `.trim();
+
+/**
+ * KEYS: the session, the user's set. ARGV: record JSON, ttl ms, session hash, session key prefix.
+ * Records the session, adds it to the set and drops members whose record no longer exists.
+ */
+const SAVE_SCRIPT = `
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+for _, member in ipairs(redis.call("SMEMBERS", KEYS[2])) do
+  if redis.call("EXISTS", ARGV[4] .. member) == 0 then redis.call("SREM", KEYS[2], member) end
+end
+redis.call("SADD", KEYS[2], ARGV[3])
+if redis.call("PTTL", KEYS[2]) < tonumber(ARGV[2]) then redis.call("PEXPIRE", KEYS[2], ARGV[2]) end
+return 1
+`.trim();
+
+/**
+ * KEYS: per session, its key and its user's set. ARGV: per session, record JSON, ttl ms, hash.
+ * Copies sessions recorded elsewhere (Postgres during an outage): a revoked record is never
+ * replaced, nor one seen more recently.
+ */
+const RESTORE_SCRIPT = `
+local restored = 0
+for i = 1, #KEYS, 2 do
+  local j = (i - 1) / 2 * 3
+  local record = cjson.decode(ARGV[j + 1])
+  local raw = redis.call("GET", KEYS[i])
+  local current = raw and cjson.decode(raw)
+  if not current or (not current.r and (current.s or 0) < record.s) then
+    redis.call("SET", KEYS[i], ARGV[j + 1], "PX", ARGV[j + 2])
+    redis.call("SADD", KEYS[i + 1], ARGV[j + 3])
+    if redis.call("PTTL", KEYS[i + 1]) < tonumber(ARGV[j + 2]) then redis.call("PEXPIRE", KEYS[i + 1], ARGV[j + 2]) end
+    restored = restored + 1
+  end
+end
+return restored
+`.trim();
+
+/** Sessions per RESTORE_SCRIPT call, so one copy-back never sends an unbounded script call. */
+const RESTORE_BATCH = 200;
+
+/** A session as copied between stores, with the time it has left. */
+export interface SessionCopy extends StoredSession {
+  readonly ttlMs: number;
+}
 
 /**
  * KEYS: sessions. ARGV: now, ttl ms. Marks each existing, unrevoked session revoked, answering how
@@ -44,6 +92,8 @@ export class UpstashSessionStore implements SessionStore {
   readonly kind = "upstash";
   private readonly touchScript;
   private readonly revokeScript;
+  private readonly saveScript;
+  private readonly restoreScript;
 
   constructor(
     private readonly redis: Redis,
@@ -51,13 +101,25 @@ export class UpstashSessionStore implements SessionStore {
   ) {
     this.touchScript = redis.createScript<[SessionState, string?]>(TOUCH_SCRIPT);
     this.revokeScript = redis.createScript<number>(REVOKE_SCRIPT);
+    this.saveScript = redis.createScript<number>(SAVE_SCRIPT);
+    this.restoreScript = redis.createScript<number>(RESTORE_SCRIPT);
   }
 
   async save(hash: string, record: SessionRecord, ttlMs: number): Promise<void> {
-    const index = userIndexKey(this.prefix, record.u);
-    await upstashCall(() =>
-      this.redis.multi().set(sessionKey(this.prefix, hash), JSON.stringify(record), { px: ttlMs }).sadd(index, hash).pexpire(index, ttlMs).exec(),
-    );
+    const keys = [sessionKey(this.prefix, hash), userIndexKey(this.prefix, record.u)];
+    await upstashCall(() => this.saveScript.exec(keys, [JSON.stringify(record), String(Math.ceil(ttlMs)), hash, sessionKey(this.prefix, "")]));
+  }
+
+  /** Copies sessions recorded elsewhere in, never over a revoked or more recently seen record; answers how many. */
+  async restore(sessions: readonly SessionCopy[]): Promise<number> {
+    let restored = 0;
+    for (let start = 0; start < sessions.length; start += RESTORE_BATCH) {
+      const batch = sessions.slice(start, start + RESTORE_BATCH);
+      const keys = batch.flatMap(({ hash, record }) => [sessionKey(this.prefix, hash), userIndexKey(this.prefix, record.u)]);
+      const args = batch.flatMap(({ hash, record, ttlMs }) => [JSON.stringify(record), String(Math.max(1, Math.ceil(ttlMs))), hash]);
+      restored += await upstashCall(() => this.restoreScript.exec(keys, args));
+    }
+    return restored;
   }
 
   async touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionLookup> {

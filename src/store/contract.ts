@@ -173,6 +173,12 @@ export class StoreError extends Error {
 }
 
 /**
+ * A connection that failed or a gateway in front of the store saying it is gone, in any client's
+ * wording (Node's and workerd's fetch, the Neon and Upstash drivers).
+ */
+const UNREACHABLE = /error connecting to database|fetch failed|network connection lost|connection (refused|reset|closed)|ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|socket hang up|HTTP status 50[234]\b/i;
+
+/**
  * Runs a store call and turns whatever its client threw into a StoreError whose message holds no
  * key, username or credential. `unauthorized` matches the store's own wording for refused credentials.
  */
@@ -186,6 +192,8 @@ export async function asStoreError<T>(store: string, unauthorized: RegExp, call:
       throw new StoreError(store, "timeout", `${store} did not answer in time`);
     }
     if (unauthorized.test(message)) throw new StoreError(store, "unauthorized", `${store} refused the credentials`);
+    // The drivers wrap a failed connection in their own error type (Neon: "Error connecting to database: fetch failed").
+    if (UNREACHABLE.test(message)) throw new StoreError(store, "unreachable", `${store} could not be reached`);
     if (/^(UpstashError|NeonDbError)$/.test(name)) throw new StoreError(store, "error", `${store} answered an error`);
     throw new StoreError(store, "unreachable", `${store} could not be reached`);
   }

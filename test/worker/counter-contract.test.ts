@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { CounterRule, CounterStore, Reservation } from "../../src/store/contract";
 import { FailoverStore } from "../../src/store/failover";
 import { CircuitBreaker } from "../../src/store/failover/breaker";
+import { Failover } from "../../src/store/failover/runner";
 import { MemoryStore } from "../../src/store/memory";
 import { PostgresStore, createSqlClient } from "../../src/store/postgres";
 import { UpstashStore, createUpstashClient } from "../../src/store/upstash";
@@ -21,7 +22,13 @@ const stores: { name: string; make: (prefix: string) => CounterStore }[] = [
   { name: "memory", make: () => new MemoryStore() },
   { name: "upstash", make: upstash },
   { name: "postgres", make: pg },
-  { name: "upstash+postgres", make: (prefix) => new FailoverStore(upstash(), pg(), new CircuitBreaker(2, 10_000), `${prefix}:lockout:`) },
+  {
+    name: "upstash+postgres",
+    make: (prefix) => {
+      const primary = upstash();
+      return new FailoverStore(primary, pg(), new Failover(new CircuitBreaker(2, 10_000), "upstash", "postgres", () => primary.ping()), `${prefix}:lockout:`);
+    },
+  },
 ];
 
 const rule: CounterRule = { limit: 3, ttlSeconds: 60, lockOutAtFailure: true, countWhileLocked: true, reservationMs: 30_000, idleSeconds: 86_400 };

@@ -11,6 +11,7 @@ import { MemorySessionStore } from "../../src/sessions/memory";
 import { PostgresSessionStore } from "../../src/sessions/postgres";
 import { UpstashSessionStore } from "../../src/sessions/upstash";
 import { CircuitBreaker } from "../../src/store/failover/breaker";
+import { Failover } from "../../src/store/failover/runner";
 import { createSqlClient } from "../../src/store/postgres";
 import { createUpstashClient } from "../../src/store/upstash";
 import { bindings, postgres, uniquePrefix } from "./helpers";
@@ -26,7 +27,13 @@ const stores: { name: string; make: (prefix: string) => SessionStore }[] = [
   { name: "memory", make: () => new MemorySessionStore() },
   { name: "upstash", make: upstash },
   { name: "postgres", make: pg },
-  { name: "upstash+postgres", make: (prefix) => new FailoverSessionStore(upstash(prefix), pg(prefix), new CircuitBreaker(2, 10_000), 60_000) },
+  {
+    name: "upstash+postgres",
+    make: (prefix) => {
+      const failover = new Failover(new CircuitBreaker(2, 10_000), "upstash", "postgres", async () => {});
+      return new FailoverSessionStore(upstash(prefix), pg(prefix), failover, 60_000);
+    },
+  },
 ];
 
 const HOUR = 3_600_000;

@@ -1,87 +1,110 @@
 /**
- * Upstash first, Postgres when Upstash fails, with no lockout lost in either direction:
- * - every lockout counted in Upstash is also written to Postgres (`noteLockout`), so a client locked
- *   before an outage is still locked on Postgres during it;
- * - when the circuit half-opens, the probe first copies what Postgres counted since the outage began
- *   back into Upstash (`merge` never lowers a counter), so locks made during the outage still hold;
+ * Upstash first, Postgres when Upstash fails, with no count lost in either direction:
+ * - every failure counted in Upstash is also written to Postgres, in the background and coalesced
+ *   per key (as are lockouts and the cool-off restarts of refused attempts), so a client counted
+ *   before an outage keeps its count on Postgres during it and never gets more than the limit;
+ * - when the circuit half-opens, the background probe copies what Postgres counted since the outage
+ *   began back into Upstash (`merge` never lowers a counter), so locks made during the outage hold;
  * - resets go to both stores, so an admin reset is not undone by the copy-back.
- * Failover happens per call, inside the same request. When both fail, the StoreError reaches the
- * caller, whose FAIL_MODE decides.
+ * `forRequest` gives one request's view: after Upstash failed once in a request, every later call
+ * of that request goes straight to Postgres (and after Postgres failed, fails at once). When both
+ * fail, the StoreError reaches the caller, whose FAIL_MODE decides.
  */
 import { logEvent } from "../../http/log";
 import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, StoreError, type WindowCount } from "../contract";
 import type { PostgresStore } from "../postgres";
 import type { CircuitBreaker } from "./breaker";
-import { Failover } from "./runner";
+import type { Failover } from "./runner";
+import { type RequestScope, runDetached } from "./scope";
 
-/** How far before the recorded outage start the copy-back looks, for clock skew and in-flight writes. */
-const COPY_BACK_MARGIN_MS = 60_000;
 const COPY_BACK_LIMIT = 10_000;
 /** Per-isolate memory of mirrored lockouts, so a flood on one locked key does not write Postgres each time. */
 const MIRROR_MEMORY = 10_000;
 
+/** State shared by every request's view of the store (one per isolate). */
+interface Shared {
+  readonly mirroredAt: Map<string, number>;
+  /** Counters waiting to be written to Postgres, by key; a key counted again meanwhile is written once. */
+  readonly pending: Map<string, CounterSnapshot>;
+  writing: boolean;
+}
+
 export class FailoverStore implements CounterStore {
   readonly kind = "upstash+postgres";
-  private readonly mirroredAt = new Map<string, number>();
-  private readonly failover: Failover;
+  private readonly shared: Shared;
+  private readonly scope: RequestScope | null;
 
   constructor(
     readonly primary: CounterStore,
     readonly fallback: PostgresStore,
-    readonly breaker: CircuitBreaker,
+    readonly failover: Failover,
     /** Only this gateway's lockout counters are copied back (`<CACHE_KEY_PREFIX>:lockout:`). */
     private readonly lockoutPrefix: string,
     private readonly now: () => number = Date.now,
+    view?: { readonly shared: Shared; readonly scope: RequestScope },
   ) {
-    this.failover = new Failover(breaker, primary.kind, fallback.kind, () =>
-      this.copyBack((this.breaker.outageStartedAt ?? this.now()) - COPY_BACK_MARGIN_MS, "probe"),
-    );
+    this.scope = view?.scope ?? null;
+    this.shared = view?.shared ?? { mirroredAt: new Map(), pending: new Map(), writing: false };
+    if (!view) failover.addCopyBack("counters", async (sinceMs) => ({ counters: await this.copyCounters(sinceMs) }));
   }
 
-  /**
-   * Copies the lockout counters Postgres wrote since `sinceMs` into the primary (a merge: never
-   * lowers a counter). The half-open probe runs it first, so it doubles as the probe; the cron
-   * repeats it. A Postgres failure skips the copy; a primary failure is thrown (the probe failed).
-   */
-  async copyBack(sinceMs: number, trigger: "probe" | "cron"): Promise<void> {
-    let counters: CounterSnapshot[] = [];
-    try {
-      counters = await this.fallback.changedSince(this.lockoutPrefix, sinceMs, COPY_BACK_LIMIT);
-    } catch (error) {
-      if (!(error instanceof StoreError)) throw error;
-      logEvent("copy_back_skipped", { reason: error.reason, store: "postgres", trigger }, "warn");
-    }
+  get breaker(): CircuitBreaker {
+    return this.failover.breaker;
+  }
+
+  /** This store as one request sees it: backends that failed once in the request are skipped after. */
+  forRequest(scope: RequestScope): FailoverStore {
+    return new FailoverStore(this.primary, this.fallback, this.failover, this.lockoutPrefix, this.now, { shared: this.shared, scope });
+  }
+
+  private async copyCounters(sinceMs: number): Promise<number> {
+    const counters = await this.fallback.changedSince(this.lockoutPrefix, sinceMs, COPY_BACK_LIMIT);
     await this.primary.merge(counters);
-    logEvent("copy_back", { counters: counters.length, trigger });
+    return counters.length;
+  }
+
+  /** Copies the lockout counters Postgres wrote since `sinceMs` into Upstash (with the other copy-backs of this database): the cron's catch-up. */
+  copyBack(sinceMs: number, trigger: "probe" | "cron"): Promise<void> {
+    return this.failover.copyBack(sinceMs, trigger);
   }
 
   /**
-   * Runs `onPrimary` unless the circuit is open, and `onFallback` when it is or when the primary
-   * fails. Public so that the rate limiter's Upstash calls share the breaker and the copy-back.
+   * Runs `onPrimary` unless the circuit is open or Upstash already failed in this request, and
+   * `onFallback` otherwise or when the primary fails. Public so that the rate limiter's Upstash
+   * calls share the breaker.
    */
   withFailover<T>(operation: string, onPrimary: () => Promise<T>, onFallback: () => Promise<T>): Promise<T> {
-    return this.failover.run(operation, onPrimary, onFallback);
+    return this.failover.run(operation, this.scope, onPrimary, onFallback);
   }
 
   reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation> {
     return this.withFailover("reserve", () => this.primary.reserve(keys, rule, reservationId), () => this.fallback.reserve(keys, rule, reservationId));
   }
 
-  /** A failure reserved in one store and confirmed in the other is still counted; its reservation then expires by itself. */
+  /**
+   * A failure reserved in one store and confirmed in the other is still counted; its reservation
+   * then expires by itself. Counted in Upstash, it is copied to Postgres in the background.
+   */
   confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
     return this.withFailover(
       "confirm_failure",
-      () => this.primary.confirmFailure(keys, reservationId, rule),
+      async () => {
+        const asked = this.now();
+        const counted = await this.primary.confirmFailure(keys, reservationId, rule);
+        const expiresAtMs = rule.ttlSeconds === null ? null : asked + rule.ttlSeconds * 1000;
+        this.copyToFallback(keys.map((key, i) => ({ key, count: counted.counts[i] ?? 0, expiresAtMs })));
+        return counted;
+      },
       () => this.fallback.confirmFailure(keys, reservationId, rule),
     );
   }
 
-  /** Clearing counters (reset on success) goes to both stores, like `reset`, so the Postgres copy of a lock goes too. */
+  /** Clearing counters (reset on success) goes to both stores, like `reset`, so the Postgres copy goes too. */
   async release(keys: readonly string[], reservationId: string, clearCounters: boolean): Promise<void> {
     if (!clearCounters) {
       return this.withFailover("release", () => this.primary.release(keys, reservationId, false), () => this.fallback.release(keys, reservationId, false));
     }
-    await this.onBoth("release", (store) => store.release(keys, reservationId, true));
+    await this.onBoth("release", keys, (store) => store.release(keys, reservationId, true));
   }
 
   countRefused(refused: RefusedAttempts, rule: CounterRule): Promise<LockState> {
@@ -89,16 +112,20 @@ export class FailoverStore implements CounterStore {
   }
 
   reset(keys: readonly string[]): Promise<void> {
-    return this.onBoth("reset", (store) => store.reset(keys));
+    return this.onBoth("reset", keys, (store) => store.reset(keys));
   }
 
-  /** Runs a deletion on the primary (through the breaker) and on Postgres; fails only when both fail. */
-  private async onBoth(operation: string, call: (store: CounterStore) => Promise<void>): Promise<void> {
-    const [primary, fallback] = await Promise.allSettled([
-      this.withFailover(operation, () => call(this.primary), () => Promise.resolve()),
-      call(this.fallback),
+  /** Runs a deletion on Upstash (through the breaker) and on Postgres, at once; fails only when both fail. */
+  private async onBoth(operation: string, keys: readonly string[], call: (store: CounterStore) => Promise<void>): Promise<void> {
+    for (const key of keys) this.shared.pending.delete(key); // a copy not yet written must not bring the counter back
+    const [primary, fallback] = await Promise.all([
+      this.failover.primaryOnly(operation, this.scope, () => call(this.primary).then(() => true)),
+      this.failover.fallback(this.scope, () => call(this.fallback)).then(
+        () => null,
+        (error: unknown) => error,
+      ),
     ]);
-    if (primary.status === "rejected" && fallback.status === "rejected") throw fallback.reason;
+    if (primary === undefined && fallback !== null) throw fallback;
   }
 
   merge(counters: readonly CounterSnapshot[]): Promise<void> {
@@ -122,23 +149,56 @@ export class FailoverStore implements CounterStore {
     return this.withFailover("consume", () => this.primary.consume(key, windowSeconds), () => this.fallback.consume(key, windowSeconds));
   }
 
-  /** Writes a lockout counted in the primary to Postgres too (at most every tenth of its lifetime per key). */
+  /**
+   * Copies a lockout counted in Upstash to Postgres (at most every tenth of its lifetime per key):
+   * the lock's end moves with every attempt counted during it. Not when this request's answer
+   * came from Postgres (counted there already).
+   */
   async noteLockout(counters: readonly CounterSnapshot[]): Promise<void> {
-    if (this.breaker.state !== "closed") return; // counted on Postgres already
+    if (this.breaker.state !== "closed" || this.scope?.failureOf(this.failover)) return;
     const now = this.now();
     const due = counters.filter((c) => {
-      const last = this.mirroredAt.get(c.key);
+      const last = this.shared.mirroredAt.get(c.key);
       const interval = c.expiresAtMs === null ? Number.POSITIVE_INFINITY : Math.max(1000, (c.expiresAtMs - now) / 10);
       return last === undefined || now - last >= interval;
     });
     if (due.length === 0) return;
+    if (this.shared.mirroredAt.size > MIRROR_MEMORY) this.shared.mirroredAt.clear();
+    for (const c of due) this.shared.mirroredAt.set(c.key, now);
+    this.copyToFallback(due);
+  }
+
+  /**
+   * Queues counters for Postgres and, unless a write is under way (it takes them too), starts one
+   * in the request's background: per key, only the highest count waiting is written.
+   */
+  private copyToFallback(counters: readonly CounterSnapshot[]): void {
+    const { pending } = this.shared;
+    for (const c of counters) {
+      const waiting = pending.get(c.key);
+      if (!waiting || c.count >= waiting.count) pending.set(c.key, c);
+    }
+    if (this.shared.writing) return;
+    this.shared.writing = true;
+    (this.scope?.background ?? runDetached)(this.writePending());
+  }
+
+  private async writePending(): Promise<void> {
+    const { pending } = this.shared;
     try {
-      await this.fallback.merge(due);
-      if (this.mirroredAt.size > MIRROR_MEMORY) this.mirroredAt.clear();
-      for (const c of due) this.mirroredAt.set(c.key, now);
-    } catch (error) {
-      if (!(error instanceof StoreError)) throw error;
-      logEvent("lockout_mirror_failed", { store: "postgres", reason: error.reason }, "error");
+      while (pending.size > 0) {
+        const batch = [...pending.values()];
+        pending.clear();
+        try {
+          await this.fallback.merge(batch);
+        } catch (error) {
+          if (!(error instanceof StoreError)) throw error;
+          logEvent("counter_copy_failed", { store: "postgres", reason: error.reason, counters: batch.length }, "error");
+          return;
+        }
+      }
+    } finally {
+      this.shared.writing = false;
     }
   }
 }
