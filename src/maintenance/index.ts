@@ -17,7 +17,7 @@ export async function runMaintenance(store: CounterStore, now: number = Date.now
   if (postgres === null) return;
   try {
     const swept = await postgres.sweepExpired();
-    logEvent("cache_swept", { store: "postgres", rows: swept });
+    logEvent("cache_swept", { store: "postgres", rows: swept.counters, reservations: swept.reservations });
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     logEvent("cache_sweep_failed", { store: "postgres", reason: error.reason }, "error");

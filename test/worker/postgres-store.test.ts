@@ -44,7 +44,7 @@ describe("Postgres counter store (the shared contract runs in counter-contract.t
     );
     const left = async () =>
       ((await sql.query("SELECT count(*)::int AS left FROM gateway_cache WHERE key LIKE $1", [`${prefix}:%`])) as { left: number }[])[0]?.left;
-    const swept = await store.sweepExpired({ batchSize: 10, maxBatches: 2 });
+    const swept = (await store.sweepExpired({ batchSize: 10, maxBatches: 2 })).counters;
     // Bounded: 2 batches of 10, though 30 of these rows had expired. It stops short of its bound only when
     // nothing expired is left: other runs on this shared table sweep too, and may have taken these rows.
     expect({ swept, left: await left() }).toSatisfy(({ swept, left }) => swept === 20 || (swept < 20 && left === 0));

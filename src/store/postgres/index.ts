@@ -119,10 +119,10 @@ export class PostgresStore implements CounterStore {
   }
 
   /**
-   * Deletes expired rows, `batchSize` at a time and at most `maxBatches` batches, so one cron run
-   * stays bounded however much expired. Answers how many rows went.
+   * Deletes expired counters, `batchSize` at a time and at most `maxBatches` batches, so one cron run
+   * stays bounded however much expired, and expired reservations. Answers how many of each went.
    */
-  async sweepExpired({ batchSize = 1000, maxBatches = 10 } = {}): Promise<number> {
+  async sweepExpired({ batchSize = 1000, maxBatches = 10 } = {}): Promise<{ counters: number; reservations: number }> {
     const db = drizzle({ client: this.sql });
     let total = 0;
     for (let batch = 0; batch < maxBatches; batch++) {
@@ -133,6 +133,6 @@ export class PostgresStore implements CounterStore {
     }
     // Reservations live seconds and each admission drops its keys' expired ones; this catches the rest.
     const ended = await this.run(() => db.delete(gatewayInflight).where(lt(gatewayInflight.expiresAt, raw`now()`)).returning({ key: gatewayInflight.key }));
-    return total + ended.length;
+    return { counters: total, reservations: ended.length };
   }
 }
