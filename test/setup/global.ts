@@ -66,11 +66,12 @@ function startTool(
 /** Checks that Debian's Django is importable before starting the origin, to fail with the fix in the message. */
 async function requireDjango(): Promise<void> {
   try {
-    await promisify(execFile)(DJANGO_PYTHON, ["-c", "import django"]);
+    await promisify(execFile)(DJANGO_PYTHON, ["-c", "import django, allauth, rest_framework, axes"]);
   } catch (error) {
     throw new Error(
-      `the differential tests need Django for ${DJANGO_PYTHON} ("${(error as Error).message.split("\n")[0]}"): ` +
-        "install it with `apt-get update && apt-get install -y python3-django` (.ci/run does this), or set DJANGO_PYTHON",
+      `the Django origins need Django, django-allauth, Django REST framework and django-axes for ${DJANGO_PYTHON} ` +
+        `("${(error as Error).message.split("\n")[0]}"): install them with \`apt-get update && apt-get install -y ` +
+        "python3-django python3-django-allauth python3-djangorestframework python3-django-axes` (.ci/run does this), or set DJANGO_PYTHON",
     );
   }
 }
