@@ -39,6 +39,9 @@ describe("the Worker entry with wrangler.toml settings", () => {
     neonConfig.fetchEndpoint = () => postgres.NEON_HTTP_ENDPOINT!;
     const sql = neon(postgres.DATABASE_URL!);
     const prefix = `cron-${crypto.randomUUID()}`;
+    // The table is shared with other runs, and one cron run sweeps a bounded number of rows: clear the
+    // backlog other runs left expired (dead rows by definition), so this test's rows are within the bound.
+    await sql.query("DELETE FROM gateway_cache WHERE expires_at < now()");
     await sql.query("INSERT INTO gateway_cache (key, count, expires_at) SELECT $1 || g, 1, now() - interval '1 second' FROM generate_series(1, 5) g", [prefix]);
     const controller = { cron: "*/5 * * * *", scheduledTime: Date.now(), noRetry() {} } as ScheduledController;
     await createWorker().scheduled!(controller, env as unknown as Env, createExecutionContext());
