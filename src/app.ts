@@ -72,6 +72,7 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     inFlightWaitSeconds: config.login.inFlightWaitSeconds,
     // An unsettled reservation (the isolate vanished) outlives the origin's timeout by a margin, no more.
     reservationSeconds: config.origin.timeoutMs / 1000 + RESERVATION_MARGIN_SECONDS,
+    history: config.history.enabled ? { prefix: config.keyPrefix, maxEntries: config.history.maxEntries } : null,
   });
   const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis, config.rateLimitAnalytics);
   const sessions = new SessionRegistry(config.sessions, stores.sessions);

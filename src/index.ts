@@ -12,7 +12,7 @@ import { ConfigError, parseConfig, parseOrigin } from "./config";
 import { withAliases } from "./config/aliases";
 import { checkConfig } from "./config/check";
 import { logEvent, recordDecisionsIn } from "./http/log";
-import { runMaintenance } from "./maintenance";
+import { type HistorySweep, runMaintenance } from "./maintenance";
 import { createPassthrough } from "./passthrough";
 import { degradedRefusal } from "./passthrough/degraded";
 import { type CounterStore, createStores } from "./store";
@@ -21,6 +21,8 @@ interface Runtime {
   readonly app: Pick<GatewayApp, "fetch">;
   /** The counter store, for the cron; null when nothing is counted. */
   readonly store: CounterStore | null;
+  /** The attempt history the cron trims, when one is kept. */
+  readonly history?: HistorySweep | null;
 }
 
 const misconfigured: Runtime["app"] = {
@@ -67,7 +69,9 @@ function runtimeFor(env: Env): Runtime {
   }
   recordDecisionsIn(env.ANALYTICS ?? null);
   const stores = createStores(config);
-  return { app: createGateway(config, stores), store: stores.store };
+  // The history is trimmed even when AXES_HISTORY was just turned off, so old rows still age out.
+  const history = { prefix: config.keyPrefix, retentionSeconds: config.history.retentionSeconds };
+  return { app: createGateway(config, stores), store: stores.store, history };
 }
 
 /** A Worker handler that builds the gateway from the first event's env and keeps it. */
@@ -79,8 +83,8 @@ export function createWorker(): ExportedHandler<Env> {
       return build(env).app.fetch(request, env, ctx);
     },
     async scheduled(_controller, env) {
-      const { store } = build(env);
-      if (store) await runMaintenance(store);
+      const { store, history } = build(env);
+      if (store) await runMaintenance(store, Date.now(), history ?? null);
     },
   };
 }

@@ -5,6 +5,7 @@
 import { AddressList } from "../client/address";
 import { parseBasicAuthPaths } from "../login/basic";
 import { type LoginRoute, parseLoginRoutes } from "../login/routes";
+import { type HistorySettings, parseHistorySettings } from "../history/settings";
 import { type LockoutSettings, parseLockoutSettings } from "../lockout/settings";
 import { type SessionSettings, parseSessionSettings } from "../sessions/settings";
 import type { OriginSettings } from "../proxy";
@@ -50,6 +51,8 @@ export interface GatewayConfig {
   /** RATE_LIMIT_ANALYTICS: @upstash/ratelimit's analytics (the Upstash console's rate-limit dashboard). @default false */
   readonly rateLimitAnalytics: boolean;
   readonly lockout: LockoutSettings;
+  /** AXES_HISTORY*: the attempt history the counting calls append. */
+  readonly history: HistorySettings;
   /** Seconds an isolate answers a known lock without asking the store; 0 = always ask. @default 5 */
   readonly lockCacheSeconds: number;
   readonly whitelist: AddressList;
@@ -226,6 +229,7 @@ export function parseConfig(input: RawEnv): GatewayConfig {
     rateLimits: Object.freeze({ policies: parseRateLimits(env), headers: parseHeaderStyle(env) }),
     rateLimitAnalytics: readBoolean(env, "RATE_LIMIT_ANALYTICS", false),
     lockout: parseLockoutSettings(env),
+    history: parseHistorySettings(env),
     lockCacheSeconds: readInteger(env, "LOCKOUT_CACHE_SECONDS", 5, { min: 0, max: 3600, example: "5" }),
     whitelist: parseAddressList(env, "AXES_WHITELIST_IPS"),
     blacklist: parseAddressList(env, "AXES_BLACKLIST_IPS"),

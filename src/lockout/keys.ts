@@ -16,6 +16,8 @@ export interface LoginClient {
   /** Normalised username; "" when the attempt carried none. */
   readonly username: string;
   readonly userAgent: string;
+  /** Where the attempt was made (the route's path), for the attempt history; "" when unknown. */
+  readonly path?: string;
 }
 
 /**

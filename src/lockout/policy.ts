@@ -14,6 +14,8 @@ import { logEvent } from "../http/log";
 import { type CounterRule, type CounterStore, StoreError } from "../store/contract";
 import { type Background, runDetached } from "../store/failover/scope";
 import type { LoginOutcome } from "../login/outcome";
+import type { AttemptNote, AttemptOutcome, AttemptRecord, HistoryTarget } from "../store/history";
+import { attemptRecordOf } from "./history";
 import { type LoginClient, lockoutKeysFor } from "./keys";
 import type { LockoutSettings } from "./settings";
 
@@ -29,7 +31,14 @@ export type Admission =
    */
   | { readonly kind: "busy"; readonly failures: number; readonly inFlight: number; readonly waitedMs: number }
   /** Reserved and allowed through; settle it with the origin's outcome. */
-  | { readonly kind: "admitted"; readonly keys: readonly string[]; readonly reservationId: string; readonly failures: number };
+  | {
+      readonly kind: "admitted";
+      readonly keys: readonly string[];
+      readonly reservationId: string;
+      readonly failures: number;
+      /** The attempt's history record, its outcome set when it settles; absent without a history. */
+      readonly record?: AttemptRecord;
+    };
 
 /** What the policy says once the origin has answered. */
 export type Verdict =
@@ -57,6 +66,11 @@ export interface LockoutPolicyOptions {
   readonly reservationSeconds?: number;
   /** Without a cool-off, how long a counter that never reached the limit lives (CounterRule.idleSeconds). */
   readonly idleCounterSeconds?: number;
+  /**
+   * Where the attempt history goes (AXES_HISTORY): each counting call appends its attempt's record in
+   * the same script or statement. @default null (not kept)
+   */
+  readonly history?: HistoryTarget | null;
   readonly now?: () => number;
   /** Waits between polls of a held attempt; tests drive it with their clock. */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -73,6 +87,8 @@ interface KnownLock {
 /** Attempts refused from the cache for one lock, waiting for their background write. */
 interface RefusedBatch {
   readonly attempts: Map<string, number>;
+  /** Their history records, at most REFUSED_BATCH_RECORDS_MAX. */
+  readonly records: AttemptRecord[];
 }
 
 const KNOWN_LOCKS_MAX = 10_000;
@@ -92,6 +108,11 @@ const REFUSED_WRITE_INTERVAL_MS = 1000;
  * own among them) are counted.
  */
 const REFUSED_BATCH_KEYS_MAX = 1000;
+/**
+ * History records one background write appends at most: a flood refused from the lock cache is
+ * recorded by its first refusals each second, not request by request.
+ */
+const REFUSED_BATCH_RECORDS_MAX = 100;
 /** A held attempt asks again after 25 ms, then doubling up to 400 ms (with jitter, so a held burst spreads out). */
 const HOLD_FIRST_MS = 25;
 const HOLD_MAX_MS = 400;
@@ -111,6 +132,7 @@ export class LockoutPolicy {
   private readonly inFlightWaitMs: number;
   private readonly reservationMs: number;
   private readonly idleCounterSeconds: number;
+  private readonly history: HistoryTarget | null;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly knownLocks = new Map<string, KnownLock>();
@@ -126,6 +148,7 @@ export class LockoutPolicy {
     inFlightWaitSeconds = 3,
     reservationSeconds = 35,
     idleCounterSeconds = IDLE_COUNTER_SECONDS,
+    history = null,
     now = Date.now,
     sleep = realSleep,
   }: LockoutPolicyOptions) {
@@ -137,6 +160,7 @@ export class LockoutPolicy {
     this.inFlightWaitMs = inFlightWaitSeconds * 1000;
     this.reservationMs = reservationSeconds * 1000;
     this.idleCounterSeconds = idleCounterSeconds;
+    this.history = history;
     this.now = now;
     this.sleep = sleep;
   }
@@ -186,6 +210,17 @@ export class LockoutPolicy {
     };
   }
 
+  /** The client's attempt record, when the history is kept. */
+  private recordOf(client: LoginClient, keys: readonly string[], outcome: AttemptOutcome): Promise<AttemptRecord | undefined> {
+    return this.history === null ? Promise.resolve(undefined) : attemptRecordOf(client, keys, this.keyPrefix, client.path ?? "", outcome);
+  }
+
+  /** The history to append with a counting call: these records, or none. */
+  private note(records: readonly (AttemptRecord | undefined)[]): AttemptNote | undefined {
+    const kept = records.filter((r) => r !== undefined);
+    return this.history === null || kept.length === 0 ? undefined : { target: this.history, records: kept };
+  }
+
   /** Counter keys of a client, for admission and for admin resets. */
   keysFor(client: LoginClient): Promise<string[]> {
     return lockoutKeysFor(this.keyPrefix, this.settings.parameters, client, this.settings.ipv6Prefix);
@@ -201,16 +236,17 @@ export class LockoutPolicy {
     const keys = await this.keysFor(client);
     const rule = this.rule(method);
     const reservationId = crypto.randomUUID();
+    const record = await this.recordOf(client, keys, "locked");
     const started = this.now();
     for (let pause = HOLD_FIRST_MS; ; pause = Math.min(pause * 2, HOLD_MAX_MS)) {
       const known = rule.lockOutAtFailure ? this.knownLock(keys) : undefined;
       if (known) {
-        if (rule.countWhileLocked) this.countRefused(known.key, keys, rule, background, store);
+        if (rule.countWhileLocked) this.countRefused(known.key, keys, rule, background, store, record);
         const msLeft = known.lock.endsAt === null ? null : known.lock.endsAt - this.now();
         return { kind: "locked", failures: known.lock.failures, retryAfterSeconds: retryAfterOf(msLeft) };
       }
       const asked = this.now();
-      const reservation = await store.reserve(keys, rule, reservationId);
+      const reservation = await store.reserve(keys, rule, reservationId, this.note([record]));
       if (reservation.kind === "locked") {
         const endsAt = reservation.lockMsLeft === null ? null : asked + reservation.lockMsLeft;
         await this.noteLockout(keys, reservation.counts, endsAt, store);
@@ -218,7 +254,7 @@ export class LockoutPolicy {
       }
       if (reservation.kind === "reserved") {
         this.forgetLocks(keys); // the store says unlocked (an admin reset elsewhere): drop any refresh grace
-        return { kind: "admitted", keys, reservationId, failures: reservation.failures };
+        return { kind: "admitted", keys, reservationId, failures: reservation.failures, ...(record && { record }) };
       }
       const waitedMs = this.now() - started;
       if (waitedMs + pause > this.inFlightWaitMs) return { kind: "busy", failures: reservation.failures, inFlight: reservation.inFlight, waitedMs };
@@ -231,13 +267,14 @@ export class LockoutPolicy {
    * schedules a write (no sooner than a second after the previous one for that lock), and refusals
    * until it runs join it. The write restarts the cool-off and tells when the lock now ends.
    */
-  private countRefused(lockKey: string, keys: readonly string[], rule: CounterRule, background: Background, store: CounterStore): void {
+  private countRefused(lockKey: string, keys: readonly string[], rule: CounterRule, background: Background, store: CounterStore, record: AttemptRecord | undefined): void {
     let batch = this.refused.get(lockKey);
     const scheduled = batch !== undefined;
     if (!batch) {
-      batch = { attempts: new Map() };
+      batch = { attempts: new Map(), records: [] };
       this.refused.set(lockKey, batch);
     }
+    if (record && batch.records.length < REFUSED_BATCH_RECORDS_MAX) batch.records.push(record);
     for (const key of keys) {
       const attempts = batch.attempts.get(key);
       if (attempts !== undefined || batch.attempts.size < REFUSED_BATCH_KEYS_MAX || key === lockKey) batch.attempts.set(key, (attempts ?? 0) + 1);
@@ -254,7 +291,7 @@ export class LockoutPolicy {
     const asked = this.now();
     this.refusedWrittenAt.set(lockKey, asked);
     try {
-      const state = await store.countRefused({ lockKey, attempts: batch.attempts }, rule);
+      const state = await store.countRefused({ lockKey, attempts: batch.attempts }, rule, this.note(batch.records));
       if (!state.locked) return this.forgetLocks([lockKey]);
       const endsAt = state.lockMsLeft === null ? null : asked + state.lockMsLeft;
       await this.noteLockout([lockKey], [state.failures], endsAt, store);
@@ -282,19 +319,19 @@ export class LockoutPolicy {
    */
   async settle(admission: Admission, outcome: LoginOutcome, method: string, store: CounterStore = this.store): Promise<Verdict> {
     if (admission.kind !== "admitted") return { kind: "pass", failures: null };
-    const { keys, reservationId } = admission;
+    const { keys, reservationId, record } = admission;
     if (outcome !== "failure") {
-      await store.release(keys, reservationId, outcome === "success" && this.settings.resetOnSuccess);
+      await store.release(keys, reservationId, outcome === "success" && this.settings.resetOnSuccess, this.note([record && { ...record, outcome }]));
       return { kind: "pass", failures: null };
     }
-    return this.confirmFailure(keys, reservationId, method, store);
+    return this.confirmFailure(keys, reservationId, method, store, record && { ...record, outcome });
   }
 
   /** Adds a confirmed failure to the counters (ending the reservation, if any) and says whether it locked them. */
-  private async confirmFailure(keys: readonly string[], reservationId: string, method: string, store: CounterStore): Promise<Verdict> {
+  private async confirmFailure(keys: readonly string[], reservationId: string, method: string, store: CounterStore, record: AttemptRecord | undefined): Promise<Verdict> {
     const rule = this.rule(method);
     const asked = this.now();
-    const { failures, counts } = await store.confirmFailure(keys, reservationId, rule);
+    const { failures, counts } = await store.confirmFailure(keys, reservationId, rule, this.note([record]));
     if (!rule.lockOutAtFailure || failures < rule.limit) return { kind: "pass", failures };
     const lockMs = rule.ttlSeconds === null ? null : rule.ttlSeconds * 1000;
     await this.noteLockout(keys, counts, lockMs === null ? null : asked + lockMs, store);
@@ -307,7 +344,8 @@ export class LockoutPolicy {
    */
   async recordFailure(client: LoginClient, method: string, store: CounterStore = this.store): Promise<Verdict> {
     if (this.whitelist.has(client.address)) return { kind: "pass", failures: null };
-    return this.confirmFailure(await this.keysFor(client), crypto.randomUUID(), method, store);
+    const keys = await this.keysFor(client);
+    return this.confirmFailure(keys, crypto.randomUUID(), method, store, await this.recordOf(client, keys, "failure"));
   }
 
   /** A success the origin reported after the fact: clears the user's counters with AXES_RESET_ON_SUCCESS. */

@@ -78,7 +78,7 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
 
   let admission: Admission;
   try {
-    admission = await policy.admit({ address: client, username, userAgent: request.headers.get("user-agent") ?? "" }, request.method, hooks.background, attempt.store);
+    admission = await policy.admit({ address: client, username, userAgent: request.headers.get("user-agent") ?? "", path: route.path }, request.method, hooks.background, attempt.store);
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     storeDown(config, attempt, error, "admit");

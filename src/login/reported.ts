@@ -32,7 +32,7 @@ export async function countFailureAfterTheFact(
 ): Promise<void> {
   const who = { request_id: requestId, ip: client.text, username: maskUsername(username), path };
   try {
-    const verdict = await policy.recordFailure({ address: client, username, userAgent: request.headers.get("user-agent") ?? "" }, request.method, store);
+    const verdict = await policy.recordFailure({ address: client, username, userAgent: request.headers.get("user-agent") ?? "", path }, request.method, store);
     logEvent("login_attempt", { ...who, outcome: "failure", source: "origin" });
     if (verdict.kind === "locked-out") {
       logEvent("lockout", { ...who, failures: verdict.failures, retry_after: verdict.retryAfterSeconds }, "warn");

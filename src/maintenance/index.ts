@@ -1,7 +1,9 @@
 /**
  * The Cron Trigger's work (schedule in wrangler.toml): delete expired rows from the Postgres cache
  * table, bounded per run, and copy recent Postgres counters into Upstash, so a lock counted on
- * Postgres by an isolate that never saw Upstash come back still reaches Upstash.
+ * Postgres by an isolate that never saw Upstash come back still reaches Upstash. Also deletes the
+ * key prefix's attempt history older than AXES_HISTORY_RETENTION from `access_log` (Upstash's
+ * stream is capped by the scripts that append to it).
  */
 import { logEvent } from "../http/log";
 import type { CounterStore } from "../store";
@@ -12,9 +14,24 @@ import { PostgresStore } from "../store/postgres";
 /** How far back the cron's copy-back looks; longer than the schedule's interval. */
 const COPY_BACK_WINDOW_MS = 15 * 60_000;
 
-export async function runMaintenance(store: CounterStore, now: number = Date.now()): Promise<void> {
+/** Whose attempt history the sweep trims, and how far back it keeps it. */
+export interface HistorySweep {
+  readonly prefix: string;
+  readonly retentionSeconds: number;
+}
+
+export async function runMaintenance(store: CounterStore, now: number = Date.now(), history: HistorySweep | null = null): Promise<void> {
   const postgres = store instanceof FailoverStore ? store.fallback : store instanceof PostgresStore ? store : null;
   if (postgres === null) return;
+  if (history !== null) {
+    try {
+      const rows = await postgres.sweepHistory(history.prefix, history.retentionSeconds);
+      logEvent("history_swept", { store: "postgres", rows });
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      logEvent("history_sweep_failed", { store: "postgres", reason: error.reason }, "error");
+    }
+  }
   try {
     const swept = await postgres.sweepExpired();
     logEvent("cache_swept", { store: "postgres", rows: swept.counters, reservations: swept.reservations });

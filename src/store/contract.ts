@@ -3,8 +3,10 @@
  * memory, and the failover store over the first two). A counter holds confirmed failures only; the
  * attempts still waiting for the origin are reservations kept beside it, each with a short expiry.
  * Every operation is atomic in its store: one Lua script, one SQL statement, or one synchronous step
- * in memory. Nothing here reads and then writes from TypeScript.
+ * in memory. Nothing here reads and then writes from TypeScript. The counting calls take an optional
+ * AttemptNote: the attempt history (./history), appended by that same script or statement.
  */
+import type { AttemptHistory, AttemptNote } from "./history";
 
 /** How a reservation treats the counters it touches. */
 export interface CounterRule {
@@ -111,29 +113,31 @@ export interface CounterPage {
   readonly cursor: string | null;
 }
 
-/** Counters for lockouts, implemented once per store. */
-export interface CounterStore {
+/** Counters for lockouts, implemented once per store, with the history of the attempts counted. */
+export interface CounterStore extends AttemptHistory {
   /** Short name for logs and health output. */
   readonly kind: string;
   /**
    * In one atomic step: drops expired reservations; if any counter's confirmed failures reach the
    * limit, answers `locked` (counting the attempt when `countWhileLocked`); if failures plus attempts
    * in flight reach it on any counter, answers `busy` and writes nothing; otherwise records
-   * `reservationId` as in flight on every counter, expiring after `rule.reservationMs`.
+   * `reservationId` as in flight on every counter, expiring after `rule.reservationMs`. `note`'s
+   * records (outcome `locked`) are appended only when it answers `locked`.
    */
-  reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation>;
+  reserve(keys: readonly string[], rule: CounterRule, reservationId: string, note?: AttemptNote): Promise<Reservation>;
   /** The reserved attempt failed: ends the reservation and adds one confirmed failure to each counter (restarting its expiry). */
-  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount>;
+  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, note?: AttemptNote): Promise<FailureCount>;
   /**
    * The reserved attempt was not a failure: ends the reservation; with `clearCounters` (a success
    * under AXES_RESET_ON_SUCCESS) also deletes the confirmed failures. Other reservations stay.
    */
-  release(keys: readonly string[], reservationId: string, clearCounters: boolean): Promise<void>;
+  release(keys: readonly string[], reservationId: string, clearCounters: boolean, note?: AttemptNote): Promise<void>;
   /**
    * Counts attempts refused from an isolate's lock cache, only while `lockKey` is still locked,
-   * restarting the expiry of every counter it adds to.
+   * restarting the expiry of every counter it adds to. `note`'s records are appended either way:
+   * those attempts were refused.
    */
-  countRefused(refused: RefusedAttempts, rule: CounterRule): Promise<LockState>;
+  countRefused(refused: RefusedAttempts, rule: CounterRule, note?: AttemptNote): Promise<LockState>;
   /** Deletes the counters and their reservations (an admin reset). */
   reset(keys: readonly string[]): Promise<void>;
   /**

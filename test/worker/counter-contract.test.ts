@@ -5,31 +5,11 @@
  */
 import { describe, expect, it } from "vitest";
 import type { CounterRule, CounterStore, Reservation } from "../../src/store/contract";
-import { FailoverStore } from "../../src/store/failover";
-import { CircuitBreaker } from "../../src/store/failover/breaker";
-import { Failover } from "../../src/store/failover/runner";
 import { MemoryStore } from "../../src/store/memory";
-import { PostgresStore, createSqlClient } from "../../src/store/postgres";
-import { UpstashStore, createUpstashClient } from "../../src/store/upstash";
-import { bindings, postgres, uniquePrefix } from "./helpers";
+import { uniquePrefix } from "./helpers";
+import { stores } from "./store-kinds";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const upstash = () => new UpstashStore(createUpstashClient({ url: bindings.UPSTASH_REDIS_REST_URL!, token: bindings.UPSTASH_REDIS_REST_TOKEN!, timeoutMs: 5000 }));
-const pg = () => new PostgresStore(createSqlClient({ url: postgres.DATABASE_URL!, timeoutMs: 5000, httpEndpoint: postgres.NEON_HTTP_ENDPOINT! }), 5000);
-
-const stores: { name: string; make: (prefix: string) => CounterStore }[] = [
-  { name: "memory", make: () => new MemoryStore() },
-  { name: "upstash", make: upstash },
-  { name: "postgres", make: pg },
-  {
-    name: "upstash+postgres",
-    make: (prefix) => {
-      const primary = upstash();
-      return new FailoverStore(primary, pg(), new Failover(new CircuitBreaker(2, 10_000), "upstash", "postgres", () => primary.ping()), `${prefix}:lockout:`);
-    },
-  },
-];
 
 const rule: CounterRule = { limit: 3, ttlSeconds: 60, lockOutAtFailure: true, countWhileLocked: true, reservationMs: 30_000, idleSeconds: 86_400 };
 const quiet: CounterRule = { ...rule, countWhileLocked: false };

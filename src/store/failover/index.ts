@@ -9,8 +9,14 @@
  * `forRequest` gives one request's view: after Upstash failed once in a request, every later call
  * of that request goes straight to Postgres (and after Postgres failed, fails at once). When both
  * fail, the StoreError reaches the caller, whose FAIL_MODE decides.
+ *
+ * The attempt history is best-effort per backend: a record is appended by whichever store counted the
+ * attempt, and never copied. A listing reads Upstash, or Postgres while Upstash is failing (circuit
+ * open): during an outage the admin sees the attempts counted on Postgres, afterwards those counted on
+ * Upstash (the outage's records stay in `access_log` until the sweep).
  */
 import { logEvent } from "../../http/log";
+import type { AttemptFilter, AttemptNote, AttemptPage } from "../history";
 import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, StoreError, type WindowCount } from "../contract";
 import type { PostgresStore } from "../postgres";
 import type { CircuitBreaker } from "./breaker";
@@ -77,38 +83,45 @@ export class FailoverStore implements CounterStore {
     return this.failover.run(operation, this.scope, onPrimary, onFallback);
   }
 
-  reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation> {
-    return this.withFailover("reserve", () => this.primary.reserve(keys, rule, reservationId), () => this.fallback.reserve(keys, rule, reservationId));
+  reserve(keys: readonly string[], rule: CounterRule, reservationId: string, note?: AttemptNote): Promise<Reservation> {
+    return this.withFailover("reserve", () => this.primary.reserve(keys, rule, reservationId, note), () => this.fallback.reserve(keys, rule, reservationId, note));
   }
 
   /**
    * A failure reserved in one store and confirmed in the other is still counted; its reservation
    * then expires by itself. Counted in Upstash, it is copied to Postgres in the background.
    */
-  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
+  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, note?: AttemptNote): Promise<FailureCount> {
     return this.withFailover(
       "confirm_failure",
       async () => {
         const asked = this.now();
-        const counted = await this.primary.confirmFailure(keys, reservationId, rule);
+        const counted = await this.primary.confirmFailure(keys, reservationId, rule, note);
         const expiresAtMs = rule.ttlSeconds === null ? null : asked + rule.ttlSeconds * 1000;
         this.copyToFallback(keys.map((key, i) => ({ key, count: counted.counts[i] ?? 0, expiresAtMs })));
         return counted;
       },
-      () => this.fallback.confirmFailure(keys, reservationId, rule),
+      () => this.fallback.confirmFailure(keys, reservationId, rule, note),
     );
   }
 
-  /** Clearing counters (reset on success) goes to both stores, like `reset`, so the Postgres copy goes too. */
-  async release(keys: readonly string[], reservationId: string, clearCounters: boolean): Promise<void> {
+  /**
+   * Clearing counters (reset on success) goes to both stores, like `reset`, so the Postgres copy goes
+   * too, and so does its history record (in parallel, so no round trip more: each store keeps it).
+   */
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, note?: AttemptNote): Promise<void> {
     if (!clearCounters) {
-      return this.withFailover("release", () => this.primary.release(keys, reservationId, false), () => this.fallback.release(keys, reservationId, false));
+      return this.withFailover("release", () => this.primary.release(keys, reservationId, false, note), () => this.fallback.release(keys, reservationId, false, note));
     }
-    await this.onBoth("release", keys, (store) => store.release(keys, reservationId, true));
+    await this.onBoth("release", keys, (store) => store.release(keys, reservationId, true, note));
   }
 
-  countRefused(refused: RefusedAttempts, rule: CounterRule): Promise<LockState> {
-    return this.withFailover("count_refused", () => this.primary.countRefused(refused, rule), () => this.fallback.countRefused(refused, rule));
+  countRefused(refused: RefusedAttempts, rule: CounterRule, note?: AttemptNote): Promise<LockState> {
+    return this.withFailover("count_refused", () => this.primary.countRefused(refused, rule, note), () => this.fallback.countRefused(refused, rule, note));
+  }
+
+  listAttempts(prefix: string, filter: AttemptFilter, limit: number, cursor: string | null = null): Promise<AttemptPage> {
+    return this.withFailover("list_attempts", () => this.primary.listAttempts(prefix, filter, limit, cursor), () => this.fallback.listAttempts(prefix, filter, limit, cursor));
   }
 
   reset(keys: readonly string[]): Promise<void> {

@@ -3,6 +3,7 @@
  * warning about LocMemCache, it is refused when ENVIRONMENT=production: each Worker isolate would
  * count on its own, so an attacker spread over isolates would get many times the limit.
  */
+import { type AttemptEntry, type AttemptFilter, type AttemptNote, type AttemptPage, matchesFilter } from "../history";
 import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, keysetCursor } from "../contract";
 
 interface Counter {
@@ -23,6 +24,9 @@ export class MemoryStore implements CounterStore {
   private readonly counters = new Map<string, Counter>();
   /** Reservations in flight per counter key: reservation id -> expiry (epoch ms). */
   private readonly inFlight = new Map<string, Map<string, number>>();
+  /** Attempt history per key prefix, oldest first, capped at the note's maxEntries. */
+  private readonly history = new Map<string, AttemptEntry[]>();
+  private historyIds = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -63,11 +67,20 @@ export class MemoryStore implements CounterStore {
     return endsAt - this.now();
   }
 
-  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation> {
+  private append(note: AttemptNote | undefined): void {
+    if (note === undefined) return;
+    const entries = this.history.get(note.target.prefix) ?? [];
+    for (const record of note.records) entries.push({ ...record, counters: [...record.counters], atMs: this.now(), id: String(++this.historyIds) });
+    entries.splice(0, Math.max(0, entries.length - note.target.maxEntries));
+    this.history.set(note.target.prefix, entries);
+  }
+
+  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string, note?: AttemptNote): Promise<Reservation> {
     const before = keys.map((key) => this.live(key)?.count ?? 0);
     const flying = keys.map((key) => this.flying(key).size);
     const current = Math.max(0, ...before);
     if (rule.lockOutAtFailure && current >= rule.limit) {
+      this.append(note);
       if (!rule.countWhileLocked) return { kind: "locked", failures: current, lockMsLeft: this.lockMsLeft(keys, rule.limit), counts: before };
       const counts = keys.map((key) => this.addFailures(key, 1, rule));
       return { kind: "locked", failures: Math.max(...counts), lockMsLeft: this.lockMsLeft(keys, rule.limit), counts };
@@ -79,20 +92,23 @@ export class MemoryStore implements CounterStore {
     return { kind: "reserved", failures: current, counts: before };
   }
 
-  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
+  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, note?: AttemptNote): Promise<FailureCount> {
+    this.append(note);
     for (const key of keys) this.flying(key).delete(reservationId);
     const counts = keys.map((key) => this.addFailures(key, 1, rule));
     return { failures: Math.max(0, ...counts), counts };
   }
 
-  async release(keys: readonly string[], reservationId: string, clearCounters: boolean): Promise<void> {
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, note?: AttemptNote): Promise<void> {
+    this.append(note);
     for (const key of keys) {
       this.flying(key).delete(reservationId);
       if (clearCounters) this.counters.delete(key);
     }
   }
 
-  async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule): Promise<LockState> {
+  async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule, note?: AttemptNote): Promise<LockState> {
+    this.append(note);
     const lock = this.live(lockKey);
     if (!lock || lock.count < rule.limit) return { locked: false, failures: lock?.count ?? 0, lockMsLeft: null };
     for (const [key, n] of attempts) this.addFailures(key, n, rule);
@@ -142,5 +158,13 @@ export class MemoryStore implements CounterStore {
     const keys = [...this.counters.keys()].filter((key) => key.startsWith(prefix) && (after === null || key > after)).sort();
     const counters = await this.read(keys.slice(0, limit));
     return { counters, cursor: keys.length > limit ? keysetCursor.after(keys[limit - 1]!) : null };
+  }
+
+  /** Newest first; the cursor is the id of the last entry of the page before. */
+  async listAttempts(prefix: string, filter: AttemptFilter, limit: number, cursor: string | null = null): Promise<AttemptPage> {
+    const after = /^[0-9]+$/.test(keysetCursor.read(cursor) ?? "") ? Number(keysetCursor.read(cursor)) : null;
+    const entries = (this.history.get(prefix) ?? []).filter((e) => (after === null || Number(e.id) < after) && matchesFilter(e, filter)).reverse();
+    const attempts = entries.slice(0, limit);
+    return { attempts, cursor: entries.length > limit ? keysetCursor.after(attempts[attempts.length - 1]!.id) : null };
   }
 }

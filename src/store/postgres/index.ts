@@ -7,6 +7,8 @@ import { neon, neonConfig, type NeonQueryFunction } from "@neondatabase/serverle
 import { inArray, lt, sql as raw } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-http";
 import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError, keysetCursor } from "../contract";
+import type { AttemptFilter, AttemptNote, AttemptPage } from "../history";
+import { ADMIT_WITH_HISTORY, type AccessLogRow, LIST_ATTEMPTS, SWEEP_ACCESS_LOG, accessLogCursor, entryOf, historyParams, listAttemptsParams, withHistory } from "./history";
 import { gatewayCache, gatewayInflight } from "./schema";
 import { ADMIT, CHANGED_SINCE, CONFIRM_FAILURE, CONSUME, COUNT_REFUSED, LIST, MERGE, READ, RELEASE, RESET } from "./statements";
 
@@ -35,6 +37,10 @@ interface AdmitRow {
 
 const ttlOf = (rule: CounterRule): number => rule.ttlSeconds ?? 0;
 
+/** A counting statement and its parameters, with the attempt history's CTE and parameters when there is a note. */
+const counting = (statement: string, params: unknown[], note: AttemptNote | undefined): [string, unknown[]] =>
+  note === undefined || note.records.length === 0 ? [statement, params] : [withHistory(statement, params.length), [...params, ...historyParams(note)]];
+
 /** A CounterStore on the `gateway_cache` table. */
 export class PostgresStore implements CounterStore {
   readonly kind = "postgres";
@@ -52,9 +58,10 @@ export class PostgresStore implements CounterStore {
     return asStoreError("postgres", /password authentication|authentication failed|28P01|28000/i, call);
   }
 
-  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation> {
+  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string, note?: AttemptNote): Promise<Reservation> {
     const params = [keys, rule.limit, ttlOf(rule), rule.lockOutAtFailure, rule.countWhileLocked, reservationId, rule.reservationMs, rule.idleSeconds];
-    const row = ((await this.run(() => this.sql.query(ADMIT, params, this.options()))) as AdmitRow[])[0]!;
+    const [statement, all] = note === undefined || note.records.length === 0 ? [ADMIT, params] : [ADMIT_WITH_HISTORY, [...params, ...historyParams(note)]];
+    const row = ((await this.run(() => this.sql.query(statement, all, this.options()))) as AdmitRow[])[0]!;
     const counts = keys.map((key) => row.counts[key] ?? 0);
     const failures = Math.max(0, ...counts);
     if (row.outcome === "locked") return { kind: "locked", failures, lockMsLeft: row.lock_ms_left, counts };
@@ -62,19 +69,21 @@ export class PostgresStore implements CounterStore {
     return { kind: "reserved", failures, counts };
   }
 
-  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
-    const rows = (await this.run(() => this.sql.query(CONFIRM_FAILURE, [keys, reservationId, ttlOf(rule), rule.lockOutAtFailure ? rule.limit : 0, rule.idleSeconds], this.options()))) as { counts: Record<string, number> }[];
+  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, note?: AttemptNote): Promise<FailureCount> {
+    const [statement, params] = counting(CONFIRM_FAILURE, [keys, reservationId, ttlOf(rule), rule.lockOutAtFailure ? rule.limit : 0, rule.idleSeconds], note);
+    const rows = (await this.run(() => this.sql.query(statement, params, this.options()))) as { counts: Record<string, number> }[];
     const counts = keys.map((key) => rows[0]!.counts[key] ?? 0);
     return { failures: Math.max(0, ...counts), counts };
   }
 
-  async release(keys: readonly string[], reservationId: string, clearCounters: boolean): Promise<void> {
-    await this.run(() => this.sql.query(RELEASE, [keys, reservationId, clearCounters], this.options()));
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, note?: AttemptNote): Promise<void> {
+    const [statement, params] = counting(RELEASE, [keys, reservationId, clearCounters], note);
+    await this.run(() => this.sql.query(statement, params, this.options()));
   }
 
-  async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule): Promise<LockState> {
-    const params = [lockKey, rule.limit, ttlOf(rule), [...attempts.keys()], [...attempts.values()], rule.idleSeconds];
-    const rows = (await this.run(() => this.sql.query(COUNT_REFUSED, params, this.options()))) as { locked: boolean; count: number; ms_left: number | null }[];
+  async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule, note?: AttemptNote): Promise<LockState> {
+    const [statement, params] = counting(COUNT_REFUSED, [lockKey, rule.limit, ttlOf(rule), [...attempts.keys()], [...attempts.values()], rule.idleSeconds], note);
+    const rows = (await this.run(() => this.sql.query(statement, params, this.options()))) as { locked: boolean; count: number; ms_left: number | null }[];
     const row = rows[0]!;
     return { locked: row.locked, failures: row.count, lockMsLeft: row.locked ? row.ms_left : null };
   }
@@ -116,6 +125,25 @@ export class PostgresStore implements CounterStore {
   async list(prefix: string, limit: number, cursor: string | null = null): Promise<CounterPage> {
     const counters = await this.snapshots(LIST, [prefix, limit, keysetCursor.read(cursor)]);
     return { counters, cursor: counters.length >= limit ? keysetCursor.after(counters[counters.length - 1]!.key) : null };
+  }
+
+  /** Keyset pages of `access_log`, newest first. */
+  async listAttempts(prefix: string, filter: AttemptFilter, limit: number, cursor: string | null = null): Promise<AttemptPage> {
+    const params = listAttemptsParams(prefix, filter, accessLogCursor.read(cursor), limit);
+    const rows = (await this.run(() => this.sql.query(LIST_ATTEMPTS, params, this.options()))) as AccessLogRow[];
+    const attempts = rows.map(entryOf);
+    return { attempts, cursor: attempts.length >= limit ? accessLogCursor.after(attempts[attempts.length - 1]!.id) : null };
+  }
+
+  /** Deletes the prefix's history rows older than `retentionSeconds`, bounded per run like `sweepExpired`; answers how many went. */
+  async sweepHistory(prefix: string, retentionSeconds: number, { batchSize = 1000, maxBatches = 10 } = {}): Promise<number> {
+    let total = 0;
+    for (let batch = 0; batch < maxBatches; batch++) {
+      const deleted = (await this.run(() => this.sql.query(`${SWEEP_ACCESS_LOG} RETURNING id`, [prefix, retentionSeconds, batchSize], this.options()))) as unknown[];
+      total += deleted.length;
+      if (deleted.length < batchSize) break;
+    }
+    return total;
   }
 
   /**

@@ -2,7 +2,7 @@
  * The Postgres cache table: Django's `createcachetable` idea, built for counters. One row per
  * counter key, an integer count, an optional text value, and an expiry that the cron sweep uses.
  */
-import { index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { bigserial, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 export const gatewayCache = pgTable(
   "gateway_cache",
@@ -31,4 +31,27 @@ export const gatewayInflight = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
   },
   (table) => [primaryKey({ columns: [table.key, table.id] }), index("gateway_inflight_expires_at_idx").on(table.expiresAt)],
+);
+
+/**
+ * The attempt history (django-axes' AccessLog): one row per counted login attempt, appended by the
+ * statement that counts it (src/store/postgres/statements.ts), so it costs no round trip of its own.
+ * Rows older than AXES_HISTORY_RETENTION are deleted by the cron sweep. No password, the user agent
+ * as a digest; `counters` holds the counter keys without `<prefix>:lockout:`, space-separated.
+ */
+export const accessLog = pgTable(
+  "access_log",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** CACHE_KEY_PREFIX: several gateways may share one database. */
+    prefix: text("prefix").notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    username: text("username").notNull(),
+    ip: text("ip").notNull(),
+    path: text("path").notNull(),
+    userAgent: text("user_agent").notNull(),
+    outcome: text("outcome").notNull(),
+    counters: text("counters").notNull(),
+  },
+  (table) => [index("access_log_prefix_id_idx").on(table.prefix, table.id), index("access_log_at_idx").on(table.at)],
 );

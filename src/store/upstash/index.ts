@@ -6,6 +6,8 @@
  */
 import { Redis } from "@upstash/redis/cloudflare";
 import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError } from "../contract";
+import type { AttemptFilter, AttemptNote, AttemptPage } from "../history";
+import { LIST_ATTEMPTS_SCRIPT, attemptEntries, historyStreamOf, historyTail, listAttemptsArgs } from "./history";
 import { CONFIRM_FAILURE_SCRIPT, CONSUME_SCRIPT, COUNT_REFUSED_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, READ_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
 
 /** The narrow part of the Redis client this store uses, so tests and wrappers stay honest. */
@@ -44,6 +46,15 @@ const reservationsOf = (key: string): string => `${key}:inflight`;
 /** Counter keys followed by their reservation sets, as the scripts take them. */
 const withReservations = (keys: readonly string[]): string[] => [...keys, ...keys.map(reservationsOf)];
 
+/** A counting script's keys and arguments with the attempt history appended after its own. */
+function withHistory(keys: string[], args: string[], note: AttemptNote | undefined): [string[], string[]] {
+  const tail = historyTail(note);
+  return [[...keys, ...tail.keys], [...args, ...tail.args]];
+}
+
+/** A history cursor: the stream id of the last entry of the page before, tagged `x:`. */
+const STREAM_CURSOR = /^x:([0-9]+-[0-9]+)$/;
+
 const ttlMs = (rule: CounterRule): string => String(rule.ttlSeconds === null ? 0 : Math.ceil(rule.ttlSeconds * 1000));
 const idleMs = (rule: CounterRule): string => String(Math.max(1, Math.ceil(rule.idleSeconds * 1000)));
 
@@ -58,6 +69,7 @@ export class UpstashStore implements CounterStore {
   private readonly consumeScript;
   private readonly listScript;
   private readonly readScript;
+  private readonly listAttemptsScript;
 
   constructor(private readonly redis: UpstashClient) {
     this.reserveScript = redis.createScript<number[]>(RESERVE_SCRIPT);
@@ -68,13 +80,14 @@ export class UpstashStore implements CounterStore {
     this.consumeScript = redis.createScript<[number, number]>(CONSUME_SCRIPT);
     this.listScript = redis.createScript<(string | number)[]>(LIST_SCRIPT);
     this.readScript = redis.createScript<(string | number)[]>(READ_SCRIPT);
+    this.listAttemptsScript = redis.createScript<(string | number)[]>(LIST_ATTEMPTS_SCRIPT);
   }
 
   private run<T>(call: () => Promise<T>): Promise<T> {
     return upstashCall(call);
   }
 
-  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation> {
+  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string, note?: AttemptNote): Promise<Reservation> {
     const args = [
       String(rule.limit),
       ttlMs(rule),
@@ -84,26 +97,27 @@ export class UpstashStore implements CounterStore {
       String(Math.ceil(rule.reservationMs)),
       idleMs(rule),
     ];
-    const [state = 0, leftMs = -1, inFlight = 0, ...counts] = await this.run(() => this.reserveScript.exec(withReservations(keys), args));
+    const [state = 0, leftMs = -1, inFlight = 0, ...counts] = await this.run(() => this.reserveScript.exec(...withHistory(withReservations(keys), args, note)));
     const failures = Math.max(0, ...counts);
     if (state === 1) return { kind: "locked", failures, lockMsLeft: leftMs >= 0 ? leftMs : null, counts };
     if (state === 2) return { kind: "busy", failures, inFlight };
     return { kind: "reserved", failures, counts };
   }
 
-  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
-    const counts = await this.run(() => this.confirmFailureScript.exec(withReservations(keys), [ttlMs(rule), reservationId, rule.lockOutAtFailure ? String(rule.limit) : "0", idleMs(rule)]));
+  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, note?: AttemptNote): Promise<FailureCount> {
+    const args = [ttlMs(rule), reservationId, rule.lockOutAtFailure ? String(rule.limit) : "0", idleMs(rule)];
+    const counts = await this.run(() => this.confirmFailureScript.exec(...withHistory(withReservations(keys), args, note)));
     return { failures: Math.max(0, ...counts), counts };
   }
 
-  async release(keys: readonly string[], reservationId: string, clearCounters: boolean): Promise<void> {
-    await this.run(() => this.releaseScript.exec(withReservations(keys), [reservationId, clearCounters ? "1" : "0"]));
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, note?: AttemptNote): Promise<void> {
+    await this.run(() => this.releaseScript.exec(...withHistory(withReservations(keys), [reservationId, clearCounters ? "1" : "0"], note)));
   }
 
-  async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule): Promise<LockState> {
+  async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule, note?: AttemptNote): Promise<LockState> {
     const others = [...attempts.keys()].filter((key) => key !== lockKey);
     const args = [String(rule.limit), ttlMs(rule), idleMs(rule), String(attempts.get(lockKey) ?? 0), ...others.map((key) => String(attempts.get(key)))];
-    const [locked, failures, leftMs] = await this.run(() => this.countRefusedScript.exec([lockKey, ...others], args));
+    const [locked, failures, leftMs] = await this.run(() => this.countRefusedScript.exec(...withHistory([lockKey, ...others], args, note)));
     return { locked: locked === 1, failures, lockMsLeft: locked === 1 && leftMs >= 0 ? leftMs : null };
   }
 
@@ -138,6 +152,13 @@ export class UpstashStore implements CounterStore {
     const from = cursor !== null && /^s:[0-9]+$/.test(cursor) ? cursor.slice(2) : "0";
     const [next, ...flat] = await this.run(() => this.listScript.exec([], [pattern, String(limit), from]));
     return { counters: snapshots(flat), cursor: String(next) === "0" ? null : `s:${next}` };
+  }
+
+  /** Newest first from the prefix's stream; the cursor is the last stream id read, tagged `x:`. */
+  async listAttempts(prefix: string, filter: AttemptFilter, limit: number, cursor: string | null = null): Promise<AttemptPage> {
+    const after = STREAM_CURSOR.exec(cursor ?? "")?.[1] ?? "";
+    const [next, ...flat] = await this.run(() => this.listAttemptsScript.exec([historyStreamOf(prefix)], listAttemptsArgs(filter, limit, after)));
+    return { attempts: attemptEntries(flat), cursor: String(next) === "" ? null : `x:${next}` };
   }
 }
 

@@ -2,8 +2,10 @@
  * The Lua scripts behind the Upstash counter store. Each runs atomically inside Redis, so a burst of
  * concurrent attempts is serialised there: with a limit of 3, exactly 3 reservations succeed and
  * every later one is held (busy) until they settle, then sees the lock. (django-axes checks and counts in two steps, and lets 15-20 of 100
- * concurrent attempts through: its issue 592.)
+ * concurrent attempts through: its issue 592.) The counting scripts also append the attempt history
+ * (./history.ts) when their arguments carry it: their own keys are then all but the last.
  */
+import { HISTORY_BLOCK } from "./history";
 
 /** Redis's clock in epoch ms; reservations expire by it, so every isolate agrees on when. */
 const NOW = `local clock = redis.call("TIME")
@@ -24,11 +26,12 @@ end`;
  * scored by its expiry in epoch ms). ARGV: limit, ttl in ms (0 = never expires), lock (1/0), count
  * while locked (1/0), reservation id, reservation lifetime in ms, idle time in ms (without a ttl).
  * Returns { 0 reserved / 1 locked / 2 busy, ms until the lock lifts or -1 (none / never), most
- * reservations in flight on one counter, confirmed count of each counter... }.
+ * reservations in flight on one counter, confirmed count of each counter... }. History: a locked answer.
  */
 export const RESERVE_SCRIPT = `
 ${EXPIRE}
-local n = #KEYS / 2
+${HISTORY_BLOCK}
+local n = (#KEYS - history_keys) / 2
 local limit = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local lock = ARGV[3] == "1"
@@ -54,6 +57,7 @@ if lock and top >= limit then
       if pttl > left then left = pttl end
     end
   end
+  append_history()
   return {1, left, 0, unpack(counts)}
 end
 local busiest = 0
@@ -77,11 +81,12 @@ return {0, -1, busiest + 1, unpack(counts)}
 /**
  * KEYS: n counters, then their n reservation sets. ARGV: ttl in ms (0 = none), reservation id, the
  * count a counter without a ttl is kept at (the limit; 0 = never), idle time in ms. Ends the
- * reservation and counts it as a confirmed failure. Returns the count of each counter.
+ * reservation and counts it as a confirmed failure. Returns the count of each counter. History: always.
  */
 export const CONFIRM_FAILURE_SCRIPT = `
 ${EXPIRE}
-local n = #KEYS / 2
+${HISTORY_BLOCK}
+local n = (#KEYS - history_keys) / 2
 local ttl = tonumber(ARGV[1])
 local counts = {}
 for i = 1, n do
@@ -89,19 +94,22 @@ for i = 1, n do
   counts[i] = redis.call("INCR", KEYS[i])
   expire(KEYS[i], counts[i], ttl, tonumber(ARGV[3]), tonumber(ARGV[4]))
 end
+append_history()
 return counts
 `.trim();
 
 /**
  * KEYS: n counters, then their n reservation sets. ARGV: reservation id, clear counters (1/0).
- * Ends the reservation; other reservations stay.
+ * Ends the reservation; other reservations stay. History: always.
  */
 export const RELEASE_SCRIPT = `
-local n = #KEYS / 2
+${HISTORY_BLOCK}
+local n = (#KEYS - history_keys) / 2
 for i = 1, n do
   redis.call("ZREM", KEYS[n + i], ARGV[1])
   if ARGV[2] == "1" then redis.call("DEL", KEYS[i]) end
 end
+append_history()
 return 0
 `.trim();
 
@@ -109,14 +117,18 @@ return 0
  * KEYS: the locked counter, then other counters of the refused clients. ARGV: limit, ttl in ms
  * (0 = none), idle time in ms (without a ttl), attempts per key. Counts only while the first counter
  * is still locked. Returns { locked 1/0, the locked counter's count, ms until it lifts or -1 }.
+ * History: always (those attempts were refused, counted or not).
  */
 export const COUNT_REFUSED_SCRIPT = `
 ${EXPIRE}
+${HISTORY_BLOCK}
+append_history()
 local limit = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local top = tonumber(redis.call("GET", KEYS[1]) or "0") or 0
 if top < limit then return {0, top, -1} end
-for i, key in ipairs(KEYS) do
+for i = 1, #KEYS - history_keys do
+  local key = KEYS[i]
   local attempts = tonumber(ARGV[3 + i])
   if attempts > 0 then
     local count = redis.call("INCRBY", key, attempts)
