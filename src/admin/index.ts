@@ -15,6 +15,7 @@ import type { LockoutPolicy } from "../lockout/policy";
 import type { SessionRegistry } from "../sessions";
 import { StoreError } from "../store/contract";
 import type { Stores } from "../store";
+import { AttemptAdmin, type AttemptQuery } from "./attempts";
 import type { AdminBindings } from "./bindings";
 import { createDashboard } from "./dashboard";
 import { storeHealth } from "./health";
@@ -49,6 +50,27 @@ function clientFilter(input: Record<string, unknown>): ClientFilter {
   return filter;
 }
 
+/** The attempt filters of a query string (empty values left out). */
+function attemptQuery(input: Record<string, string>): AttemptQuery {
+  const query: { username?: string; ip?: string; since?: string } = {};
+  for (const name of ["username", "ip", "since"] as const) if (input[name]) query[name] = input[name];
+  return query;
+}
+
+/** A listing's `limit` query parameter; undefined = the default page. */
+function limitOf(text: string | undefined): number | undefined {
+  if (text === undefined || text === "") return undefined;
+  if (!/^[0-9]{1,7}$/.test(text)) throw new AdminInputError('"limit" must be a whole number');
+  return Number(text);
+}
+
+/** `?all=true` (or 1): the listing of every counter, not only the locked ones. */
+function flag(text: string | undefined, name: string): boolean {
+  if (text === undefined || text === "" || text === "false" || text === "0") return false;
+  if (text === "true" || text === "1") return true;
+  throw new AdminInputError(`"${name}" must be true or false`);
+}
+
 /** The admin app: routes on the path below the prefix (canonical), with the gateway's request id. */
 export type AdminApp = Hono<{ Bindings: AdminBindings }>;
 
@@ -68,9 +90,10 @@ export function createAdmin({ config, stores, policy, sessions }: AdminDependenc
     return admin;
   }
   const lockouts = new LockoutAdmin(stores.store, config.lockout, config.keyPrefix);
+  const attempts = new AttemptAdmin(stores.store, config.lockout, config.keyPrefix);
   const message = (text: string) => ({ error: text });
   // The dashboard signs in with a form and a cookie, so it is mounted ahead of the bearer check.
-  admin.route("/", createDashboard({ config, admin: config.admin, stores, policy, lockouts }));
+  admin.route("/", createDashboard({ config, admin: config.admin, stores, policy, lockouts, attempts }));
   admin.use(
     bearerAuth({
       token: config.admin.token,
@@ -85,17 +108,31 @@ export function createAdmin({ config, stores, policy, sessions }: AdminDependenc
     return c.json({ ...health, config: configSummary(config) }, health.status === "ok" ? 200 : 503);
   });
 
-  admin.get("/lockouts", async (c) => c.json(await lockouts.list(c.req.query("cursor") ?? null)));
+  admin.get("/lockouts", async (c) => c.json(await lockouts.list(c.req.query("cursor") ?? null, flag(c.req.query("all"), "all"))));
 
   admin.get("/lockouts/status", async (c) => c.json(await lockouts.status(clientFilter(c.req.query()))));
 
   admin.post("/lockouts/reset", async (c) => {
-    const filter = clientFilter(await jsonBody(c.req.raw));
+    const body = await jsonBody(c.req.raw);
+    if (body.all !== undefined && body.all !== false) {
+      if (body.all !== true) throw new AdminInputError('"all" must be true or false');
+      if (body.ip !== undefined || body.username !== undefined) throw new AdminInputError('give "all" alone, or "ip" and/or "username"');
+      if (body.confirm !== true) throw new AdminInputError('resetting every counter of this gateway needs "confirm": true (the CLI: lockouts reset --all --yes)');
+      const keys = await lockouts.resetAll();
+      policy.forgetLocks(keys);
+      logEvent("lockout_reset", { request_id: c.env.requestId, ip: null, by: "all", counters: keys.length }, "warn");
+      return c.json({ reset: keys.length });
+    }
+    const filter = clientFilter(body);
     const keys = await lockouts.reset(filter);
     policy.forgetLocks(keys);
     logEvent("lockout_reset", { request_id: c.env.requestId, ip: filter.ip ?? null, by: Object.keys(filter).join("+"), counters: keys.length });
     return c.json({ reset: keys.length });
   });
+
+  admin.get("/attempts", async (c) =>
+    c.json(await attempts.list(attemptQuery(c.req.query()), c.req.query("cursor") ?? null, limitOf(c.req.query("limit")))),
+  );
 
   admin.get("/sessions", async (c) => {
     const username = c.req.query("username");
@@ -131,6 +168,7 @@ export function createAdmin({ config, stores, policy, sessions }: AdminDependenc
     ["/lockouts", "GET, HEAD"],
     ["/lockouts/status", "GET, HEAD"],
     ["/lockouts/reset", "POST"],
+    ["/attempts", "GET, HEAD"],
     ["/sessions", "GET, HEAD"],
     ["/sessions/revoke", "POST"],
   ] as const) {

@@ -152,12 +152,32 @@ export class LockoutAdmin {
     return [...found.values()];
   }
 
-  /** One page of the counters at the limit; `cursor` continues the listing (null when it is complete). */
-  async list(cursor: string | null): Promise<{ lockouts: CounterView[]; cursor: string | null }> {
+  /**
+   * One page of the counters at the limit, or with `all` every counter (those still below the limit
+   * too, with their failures); `cursor` continues the listing (null when it is complete).
+   */
+  async list(cursor: string | null, all = false): Promise<{ lockouts: CounterView[]; cursor: string | null }> {
     if (cursor !== null && (cursor === "" || cursor.length > MAX_CURSOR)) throw new AdminInputError('"cursor" is not one this API gave out');
     const page = await this.store.list(lockoutKeyPrefix(this.keyPrefix), LIST_PAGE, cursor);
     const now = Date.now();
-    return { lockouts: page.counters.map((c) => this.view(c, now)).filter((v) => v.locked), cursor: page.cursor };
+    return { lockouts: page.counters.map((c) => this.view(c, now)).filter((v) => all || v.locked), cursor: page.cursor };
+  }
+
+  /**
+   * Deletes every counter of this key prefix (axes_reset), page by page, and answers how many. Only
+   * `<CACHE_KEY_PREFIX>:lockout:` keys are listed, so other gateways sharing the store keep theirs.
+   */
+  async resetAll(): Promise<string[]> {
+    const deleted: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await this.store.list(lockoutKeyPrefix(this.keyPrefix), SCAN_PAGE, cursor);
+      const keys = page.counters.map((c) => c.key);
+      if (keys.length > 0) await this.store.reset(keys);
+      deleted.push(...keys);
+      cursor = page.cursor;
+    } while (cursor !== null);
+    return deleted;
   }
 
   /**

@@ -10,9 +10,11 @@ export class UsageError extends Error {}
 /** One admin operation, with exactly the options it takes. */
 export type Command =
   | { readonly name: "health" }
-  | { readonly name: "lockouts list" }
+  | { readonly name: "lockouts list"; readonly all: boolean }
   | { readonly name: "lockouts status"; readonly ip?: string; readonly username?: string }
-  | { readonly name: "lockouts reset"; readonly ip?: string; readonly username?: string }
+  | { readonly name: "lockouts reset"; readonly all?: false; readonly ip?: string; readonly username?: string }
+  | { readonly name: "lockouts reset"; readonly all: true }
+  | { readonly name: "attempts list"; readonly ip?: string; readonly username?: string; readonly since?: string; readonly limit: number }
   | { readonly name: "sessions list"; readonly username: string }
   | { readonly name: "sessions revoke"; readonly by: "session_id"; readonly sessionId: string }
   | { readonly name: "sessions revoke"; readonly by: "username"; readonly username: string };
@@ -27,14 +29,16 @@ type CommandName = Command["name"];
 /** Options each command accepts (besides the global ones) and one example to show when it is misused. */
 const COMMANDS: Record<CommandName, { readonly options: readonly string[]; readonly example: string }> = {
   health: { options: [], example: "health" },
-  "lockouts list": { options: [], example: "lockouts list" },
+  "lockouts list": { options: ["all"], example: "lockouts list --all" },
   "lockouts status": { options: ["ip", "username"], example: "lockouts status --ip 203.0.113.9 --username alice" },
-  "lockouts reset": { options: ["ip", "username"], example: "lockouts reset --ip 203.0.113.9" },
+  "lockouts reset": { options: ["ip", "username", "all", "yes"], example: "lockouts reset --ip 203.0.113.9" },
+  "attempts list": { options: ["ip", "username", "since", "limit"], example: "attempts list --username alice --since 1h" },
   "sessions list": { options: ["username"], example: "sessions list --username alice" },
   "sessions revoke": { options: ["session-id", "username"], example: "sessions revoke --username alice" },
 };
 
 const GROUPS: Record<string, readonly string[]> = {
+  attempts: ["list"],
   lockouts: ["list", "status", "reset"],
   sessions: ["list", "revoke"],
 };
@@ -46,9 +50,12 @@ Operator commands for the gateway's admin API.
 
 Commands:
   health                                       stores, circuit breaker and configuration summary
-  lockouts list                                clients currently locked out
+  lockouts list [--all]                        clients currently locked out (--all: every counter, with its failures)
   lockouts status [--ip IP] [--username NAME]  counters of a client (at least one option)
   lockouts reset --ip IP | --username NAME     delete a client's counters (both: the pair's counters too)
+  lockouts reset --all --yes                   delete every counter of this gateway's key prefix
+  attempts list [--username NAME] [--ip IP] [--since 1h] [--limit N]
+                                               recent login attempts, newest first (default 100)
   sessions list --username NAME                sessions the gateway recorded for a user
   sessions revoke --session-id ID | --username NAME
                                                revoke one session (raw cookie value) or all of a user's
@@ -69,6 +76,7 @@ Exit status: 0 success, 1 the gateway answered an error or could not be reached,
 Examples:
   npm run gateway -- lockouts list
   npm run gateway -- lockouts reset --ip 203.0.113.9
+  npm run gateway -- attempts list --ip 203.0.113.9 --since 30m
   npm run gateway -- sessions revoke --username alice --json
 `;
 
@@ -79,7 +87,15 @@ const OPTIONS = {
   ip: { type: "string" },
   username: { type: "string" },
   "session-id": { type: "string" },
+  since: { type: "string" },
+  limit: { type: "string" },
+  all: { type: "boolean" },
+  yes: { type: "boolean" },
 } as const;
+
+/** Attempts `attempts list` shows unless --limit says otherwise. */
+export const ATTEMPTS_DEFAULT_LIMIT = 100;
+const ATTEMPTS_MAX_LIMIT = 100_000;
 
 const example = (name: CommandName): string => `Example: npm run gateway -- ${COMMANDS[name].example}`;
 
@@ -100,12 +116,13 @@ export function parseInvocation(argv: readonly string[]): Invocation {
 
   const name = commandName(positionals);
   const allowed = COMMANDS[name].options;
-  for (const option of ["ip", "username", "session-id"] as const) {
-    if (values[option] === undefined) continue;
+  for (const option of ["ip", "username", "session-id", "since", "limit", "all", "yes"] as const) {
+    const value = values[option];
+    if (value === undefined) continue;
     if (!allowed.includes(option)) {
       throw new UsageError(`--${option} is not an option of "${name}". ${example(name)}`);
     }
-    if (values[option].trim() === "") throw new UsageError(`--${option} needs a non-empty value. ${example(name)}`);
+    if (typeof value === "string" && value.trim() === "") throw new UsageError(`--${option} needs a non-empty value. ${example(name)}`);
   }
   if (values.url !== undefined && values.url.trim() === "") {
     throw new UsageError("--url needs a value, e.g. --url https://www.example.com");
@@ -151,14 +168,51 @@ function commandName(positionals: readonly string[]): CommandName {
   return name;
 }
 
-function buildCommand(name: CommandName, values: { ip?: string; username?: string; "session-id"?: string }): Command {
+type Values = { ip?: string; username?: string; "session-id"?: string; since?: string; limit?: string; all?: boolean; yes?: boolean };
+
+/** `lockouts reset`: a client's counters, or with --all (and --yes) every counter of the prefix. */
+function resetCommand({ ip, username, all, yes }: Values): Command {
+  if (all) {
+    if (ip !== undefined || username !== undefined) throw new UsageError(`--all resets every counter: give it without --ip or --username. ${example("lockouts reset")}`);
+    if (!yes) {
+      throw new UsageError(
+        "lockouts reset --all deletes every counter of this gateway's key prefix, locked or not, and cannot be undone.\n" +
+          "  Add --yes to confirm: npm run gateway -- lockouts reset --all --yes",
+      );
+    }
+    return { name: "lockouts reset", all: true };
+  }
+  if (yes) throw new UsageError(`--yes only confirms --all. ${example("lockouts reset")}`);
+  if (ip === undefined && username === undefined) throw new UsageError(`"lockouts reset" needs --ip, --username or both (or --all --yes). ${example("lockouts reset")}`);
+  return { name: "lockouts reset", ...(ip !== undefined && { ip }), ...(username !== undefined && { username }) };
+}
+
+function attemptsCommand({ ip, username, since, limit }: Values): Command {
+  let count = ATTEMPTS_DEFAULT_LIMIT;
+  if (limit !== undefined) {
+    count = Number(limit);
+    if (!/^[0-9]+$/.test(limit) || count < 1 || count > ATTEMPTS_MAX_LIMIT) {
+      throw new UsageError(`--limit must be a whole number from 1 to ${ATTEMPTS_MAX_LIMIT}. ${example("attempts list")}`);
+    }
+  }
+  if (since !== undefined && !/^(\d+(\.\d+)?\s*[a-z]+\s*)+$|^P/i.test(since.trim())) {
+    throw new UsageError(`--since needs a duration with a unit, e.g. 1h, 30m or 2d. ${example("attempts list")}`);
+  }
+  return { name: "attempts list", limit: count, ...(ip !== undefined && { ip }), ...(username !== undefined && { username }), ...(since !== undefined && { since }) };
+}
+
+function buildCommand(name: CommandName, values: Values): Command {
   const { ip, username, "session-id": sessionId } = values;
   switch (name) {
     case "health":
-    case "lockouts list":
       return { name };
-    case "lockouts status":
+    case "lockouts list":
+      return { name, all: values.all ?? false };
     case "lockouts reset":
+      return resetCommand(values);
+    case "attempts list":
+      return attemptsCommand(values);
+    case "lockouts status":
       if (ip === undefined && username === undefined) {
         throw new UsageError(`"${name}" needs --ip, --username or both. ${example(name)}`);
       }

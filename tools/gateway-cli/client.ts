@@ -79,11 +79,12 @@ const MAX_PAGES = 100_000;
 
 /**
  * Sends a listing request and follows its `cursor` until the gateway says the list is complete,
- * answering one body with every page's `field` entries. A page that is not a successful JSON listing
- * is answered as it came, so the caller reports it.
+ * answering one body with every page's `field` entries, or stopping once it holds `maxItems` (then
+ * the body keeps the cursor where it stopped). A page that is not a successful JSON listing is
+ * answered as it came, so the caller reports it.
  * @example await followPages(settings, { method: "GET", path: "/lockouts" }, "lockouts")
  */
-export async function followPages(settings: Settings, request: AdminRequest, field: string): Promise<AdminAnswer> {
+export async function followPages(settings: Settings, request: AdminRequest, field: string, maxItems = Number.POSITIVE_INFINITY): Promise<AdminAnswer> {
   const items: unknown[] = [];
   const seen = new Set<string>();
   let cursor: string | undefined;
@@ -92,8 +93,8 @@ export async function followPages(settings: Settings, request: AdminRequest, fie
     const body = answer.json as Record<string, unknown> | undefined;
     if (answer.status !== 200 || typeof body !== "object" || body === null || !Array.isArray(body[field])) return answer;
     items.push(...(body[field] as unknown[]));
-    if (typeof body.cursor !== "string") {
-      const whole = { ...body, [field]: items, cursor: null };
+    if (typeof body.cursor !== "string" || items.length >= maxItems) {
+      const whole = { ...body, [field]: items.slice(0, maxItems), cursor: typeof body.cursor === "string" ? body.cursor : null };
       return { ...answer, text: JSON.stringify(whole), json: whole };
     }
     if (seen.has(body.cursor)) throw new TransportError(`${answer.url}: the gateway handed out the same cursor twice`);

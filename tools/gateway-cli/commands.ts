@@ -15,11 +15,15 @@ export function requestFor(command: Command): AdminRequest {
     case "health":
       return { method: "GET", path: "/health" };
     case "lockouts list":
-      return { method: "GET", path: "/lockouts" };
+      return { method: "GET", path: "/lockouts", query: command.all ? { all: "true" } : {} };
     case "lockouts status":
       return { method: "GET", path: "/lockouts/status", query: { ip: command.ip, username: command.username } };
     case "lockouts reset":
-      return { method: "POST", path: "/lockouts/reset", body: { ip: command.ip, username: command.username } };
+      return command.all
+        ? { method: "POST", path: "/lockouts/reset", body: { all: true, confirm: true } }
+        : { method: "POST", path: "/lockouts/reset", body: { ip: command.ip, username: command.username } };
+    case "attempts list":
+      return { method: "GET", path: "/attempts", query: { username: command.username, ip: command.ip, since: command.since, limit: String(Math.min(command.limit, 1000)) } };
     case "sessions list":
       return { method: "GET", path: "/sessions", query: { username: command.username } };
     case "sessions revoke":
@@ -34,6 +38,7 @@ export function requestFor(command: Command): AdminRequest {
 /** "ip 203.0.113.9 and username alice"; a session id is never echoed (it is a live credential). */
 function target(command: Command): string {
   if (command.name === "sessions revoke") return command.by === "session_id" ? "the given session id" : `username ${command.username}`;
+  if (command.name === "lockouts reset" && command.all) return "every client of this gateway";
   if (!("ip" in command) && !("username" in command)) return "";
   const parts: string[] = [];
   if ("ip" in command && command.ip !== undefined) parts.push(`ip ${command.ip}`);
@@ -53,7 +58,9 @@ export function renderAnswer(command: Command, body: unknown, gateway: string): 
     case "health":
       return renderHealth(body, gateway);
     case "lockouts list":
-      return renderLockouts(body);
+      return renderLockouts(body, command.all);
+    case "attempts list":
+      return renderAttempts(body, command.limit);
     case "lockouts status":
       return renderStatus(body, target(command));
     case "lockouts reset":
@@ -112,14 +119,34 @@ const HEADINGS: Record<string, string> = { ip_address: "ip address", username: "
 
 const cell = (value: unknown): string => (value === undefined || value === null || value === "" ? "-" : String(value));
 
-function renderLockouts(body: Record<string, unknown>): string | undefined {
+function renderLockouts(body: Record<string, unknown>, all: boolean): string | undefined {
   if (!Array.isArray(body.lockouts)) return undefined;
   const lockouts = body.lockouts.filter(isRecord);
-  if (lockouts.length === 0) return "No lockouts.";
+  if (lockouts.length === 0) return all ? "No counters." : "No lockouts.";
   const columns = identityColumns(lockouts);
+  if (all) {
+    // Every counter: most failures first, the locked ones with their time left.
+    const sorted = [...lockouts].sort((a, b) => Number(b.failures) - Number(a.failures));
+    const rows = sorted.map((l) => [...columns.map((c) => cell(l[c])), cell(l.failures), yesNo(l.locked), l.locked === true ? formatRetryAfter(l.retry_after_seconds) : "-"]);
+    const locked = lockouts.filter((l) => l.locked === true).length;
+    const lines = table([...columns.map((c) => HEADINGS[c]!), "failures", "locked", "retry after"], rows);
+    lines.push("", `${plural(lockouts.length, "counter")}, ${locked} locked.`);
+    return lines.join("\n");
+  }
   const rows = lockouts.map((l) => [...columns.map((c) => cell(l[c])), cell(l.failures), formatRetryAfter(l.retry_after_seconds)]);
   const lines = table([...columns.map((c) => HEADINGS[c]!), "failures", "retry after"], rows);
   lines.push("", `${plural(lockouts.length, "lockout")}.`);
+  return lines.join("\n");
+}
+
+function renderAttempts(body: Record<string, unknown>, limit: number): string | undefined {
+  if (!Array.isArray(body.attempts)) return undefined;
+  const attempts = body.attempts.filter(isRecord);
+  if (attempts.length === 0) return "No attempts.";
+  const rows = attempts.map((a) => [formatInstant(a.time), cell(a.username), cell(a.ip), cell(a.path), cell(a.outcome), typeof a.user_agent === "string" ? a.user_agent.slice(0, 12) : "-"]);
+  const lines = table(["time", "username", "ip", "path", "outcome", "user agent"], rows);
+  const more = typeof body.cursor === "string" ? ` (the newest ${limit}; --limit N for more)` : "";
+  lines.push("", `${plural(attempts.length, "attempt")}${more}.`);
   return lines.join("\n");
 }
 

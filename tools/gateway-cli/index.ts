@@ -48,7 +48,9 @@ async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<num
   let answer: AdminAnswer;
   try {
     // A listing comes in pages (cursor-based): follow them all.
-    answer = command.name === "lockouts list" ? await followPages(settings, requestFor(command), "lockouts") : await adminRequest(settings, requestFor(command));
+    if (command.name === "lockouts list") answer = await followPages(settings, requestFor(command), "lockouts");
+    else if (command.name === "attempts list") answer = await followPages(settings, requestFor(command), "attempts", command.limit);
+    else answer = await adminRequest(settings, requestFor(command));
   } catch (error) {
     if (!(error instanceof TransportError)) throw error;
     output.err(`Error: ${error.message}`);

@@ -14,10 +14,11 @@ import type { LockoutPolicy } from "../../lockout/policy";
 import type { Stores } from "../../store";
 import { storeHealth } from "../health";
 import type { AdminBindings } from "../bindings";
-import type { LockoutAdmin } from "../lockouts";
+import type { AttemptAdmin, AttemptQuery } from "../attempts";
+import { AdminInputError, type LockoutAdmin } from "../lockouts";
 import { configRows } from "../summary";
 import { DashboardSessions } from "./session";
-import { ConfigPage, HealthPage, LockoutsPage, SignInPage } from "./views";
+import { AttemptsPage, ConfigPage, HealthPage, LockoutsPage, SignInPage } from "./views";
 
 export interface DashboardDependencies {
   readonly config: GatewayConfig;
@@ -25,12 +26,13 @@ export interface DashboardDependencies {
   readonly stores: Stores;
   readonly policy: LockoutPolicy;
   readonly lockouts: LockoutAdmin;
+  readonly attempts: AttemptAdmin;
 }
 
 const text = (value: unknown): string | undefined => (typeof value === "string" && value.trim() !== "" ? value.trim() : undefined);
 
 /** The dashboard's routes, to mount at the admin prefix ahead of the bearer-protected API. */
-export function createDashboard({ config, admin, stores, policy, lockouts }: DashboardDependencies): Hono<{ Bindings: AdminBindings }> {
+export function createDashboard({ config, admin, stores, policy, lockouts, attempts }: DashboardDependencies): Hono<{ Bindings: AdminBindings }> {
   const { prefix, token } = admin;
   const sessions = new DashboardSessions(token, prefix);
   const app = new Hono<{ Bindings: AdminBindings }>();
@@ -81,6 +83,26 @@ export function createDashboard({ config, admin, stores, policy, lockouts }: Das
     policy.forgetLocks(keys);
     logEvent("lockout_reset", { request_id: c.env.requestId, ip: filter.ip ?? null, by: `dashboard:${Object.keys(filter).filter((k) => filter[k as "ip"]).join("+")}`, counters: keys.length });
     return c.redirect(`${home}?reset=${keys.length}`, 303);
+  });
+
+  // A GET form: the filters are in the URL, so a filtered view can be bookmarked and works without JavaScript.
+  app.get("/dashboard/attempts", signedIn, async (c) => {
+    const query: { username?: string; ip?: string; since?: string } = {};
+    for (const name of ["username", "ip", "since"] as const) {
+      const value = text(c.req.query(name));
+      if (value !== undefined) query[name] = value;
+    }
+    const page = (shown: AttemptQuery, chart: Awaited<ReturnType<AttemptAdmin["chart"]>>, list: Awaited<ReturnType<AttemptAdmin["list"]>>, error?: string) => (
+      <AttemptsPage prefix={prefix} query={shown} chart={chart} attempts={list.attempts} older={list.cursor} history={config.history.enabled} error={error} />
+    );
+    try {
+      const [chart, list] = await Promise.all([attempts.chart(query), attempts.list(query, text(c.req.query("cursor")) ?? null)]);
+      return c.html(page(query, chart, list));
+    } catch (error) {
+      if (!(error instanceof AdminInputError)) throw error;
+      const chart = await attempts.chart({});
+      return c.html(page(query, chart, { attempts: [], cursor: null }, `Filter not applied: ${error.message}.`), 400);
+    }
   });
 
   app.get("/dashboard/health", signedIn, async (c) => {

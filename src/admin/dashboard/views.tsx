@@ -4,6 +4,7 @@
  * forms and links only: every page works without JavaScript.
  */
 import type { Child } from "hono/jsx";
+import type { AttemptQuery, AttemptView, FailureChart } from "../attempts";
 import type { StoreHealth } from "../health";
 import type { CounterView } from "../lockouts";
 
@@ -23,7 +24,12 @@ td form{margin:0}button.reset{background:#a4161a;color:#fff;border:0;border-radi
 .notice{background:#e7f0ff;border:1px solid #b9d0f5;border-radius:6px;padding:.6rem .9rem;margin-bottom:1rem}
 .error{background:#fde2e1;border-color:#f3b1ae}.muted{color:#5b6478;font-size:.88rem}code{font-size:.88rem}
 .signin{max-width:24rem;margin:5rem auto}.signin input{width:100%;padding:.55rem;margin:.4rem 0 1rem;border:1px solid #c5cad4;border-radius:4px;font-size:1rem}
-.signin button{background:#1d2330;color:#fff;border:0;border-radius:4px;padding:.55rem 1.2rem;font-size:1rem;cursor:pointer}`;
+.signin button{background:#1d2330;color:#fff;border:0;border-radius:4px;padding:.55rem 1.2rem;font-size:1rem;cursor:pointer}
+form.filters{display:flex;gap:.8rem;align-items:end;flex-wrap:wrap;margin:0}form.filters label{display:flex;flex-direction:column;font-size:.8rem;color:#5b6478;gap:.2rem}
+form.filters input,form.filters select{padding:.35rem .5rem;border:1px solid #c5cad4;border-radius:4px;font-size:.92rem}
+form.filters button{background:#1d2330;color:#fff;border:0;border-radius:4px;padding:.4rem 1rem;cursor:pointer}
+.failure{background:#fde2e1;color:#a4161a}.success{background:#dcf5e3;color:#17663a}.unknown{background:#eceef2;color:#5b6478}
+svg.chart{width:100%;height:auto;display:block}svg.chart text{font-size:11px;fill:#5b6478}.legend{display:inline-block;width:.7rem;height:.7rem;border-radius:2px;margin:0 .3rem 0 .8rem;vertical-align:middle}`;
 
 function Page({ title, children }: { title: string; children: Child }) {
   return (
@@ -40,7 +46,7 @@ function Page({ title, children }: { title: string; children: Child }) {
   );
 }
 
-type Tab = "lockouts" | "health" | "config";
+type Tab = "lockouts" | "attempts" | "health" | "config";
 
 function Frame({ prefix, tab, title, children }: { prefix: string; tab: Tab; title: string; children: Child }) {
   const link = (to: Tab, href: string, label: string) => (
@@ -53,6 +59,7 @@ function Frame({ prefix, tab, title, children }: { prefix: string; tab: Tab; tit
       <header>
         <strong>Login gateway</strong>
         {link("lockouts", `${prefix}/`, "Lockouts")}
+        {link("attempts", `${prefix}/dashboard/attempts`, "Attempts")}
         {link("health", `${prefix}/dashboard/health`, "Health")}
         {link("config", `${prefix}/dashboard/config`, "Configuration")}
         <form method="post" action={`${prefix}/dashboard/sign-out`}>
@@ -149,8 +156,163 @@ export function LockoutsPage(props: {
         )}
       </div>
       <p class="muted">
-        A reset clears every counter of that client, as <code>npm run gateway -- lockouts reset</code> does. A failures-per-minute chart
-        needs the attempt history, which this version does not keep yet.
+        A reset clears every counter of that client, as <code>npm run gateway -- lockouts reset</code> does. The attempts behind these
+        counters, and failures per minute, are under <a href={`${prefix}/dashboard/attempts`}>Attempts</a>.
+      </p>
+    </Frame>
+  );
+}
+
+const CHART = { width: 720, height: 180, left: 34, bottom: 22, top: 10 } as const;
+
+const minuteOf = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+
+/**
+ * Failures per minute over the last hour as an inline SVG bar chart (locked refusals stacked on top),
+ * with a title per bar for a hover and the same numbers in words below it, so it reads without colour.
+ */
+function FailuresChart({ chart }: { chart: FailureChart }) {
+  const { width, height, left, bottom, top } = CHART;
+  const totals = chart.failures.map((f, i) => f + chart.locked[i]!);
+  const peak = Math.max(1, ...totals);
+  const plot = height - bottom - top;
+  const step = (width - left) / 60;
+  const y = (n: number) => top + plot - (n / peak) * plot;
+  const failures = chart.failures.reduce((a, b) => a + b, 0);
+  const locked = chart.locked.reduce((a, b) => a + b, 0);
+  return (
+    <div class="card">
+      <h2 style="font-size:1rem;margin:.2rem 0 .6rem">Failures per minute, last hour (UTC)</h2>
+      <svg id="failures-chart" class="chart" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${failures} failed logins and ${locked} locked refusals in the last hour`}>
+        <line x1={left} y1={top + plot} x2={width} y2={top + plot} stroke="#c5cad4" />
+        <text x={left - 6} y={top + 4} text-anchor="end">{peak}</text>
+        <text x={left - 6} y={top + plot} text-anchor="end">0</text>
+        {chart.failures.map((f, i) => {
+          const l = chart.locked[i]!;
+          const x = left + i * step + 1;
+          const w = Math.max(1, step - 2);
+          return (
+            <g class="minute" data-minute={minuteOf(chart.startMs + i * 60_000)} data-failures={String(f)} data-locked={String(l)}>
+              <title>{`${minuteOf(chart.startMs + i * 60_000)} UTC: ${f} failed, ${l} locked`}</title>
+              {f > 0 && <rect x={x} y={y(f)} width={w} height={top + plot - y(f)} fill="#c0392b" />}
+              {l > 0 && <rect x={x} y={y(f + l)} width={w} height={y(f) - y(f + l)} fill="#e0a800" />}
+            </g>
+          );
+        })}
+        {[0, 15, 30, 45, 59].map((i) => (
+          <text x={left + i * step + step / 2} y={height - 6} text-anchor="middle">
+            {minuteOf(chart.startMs + i * 60_000)}
+          </text>
+        ))}
+      </svg>
+      <p class="muted" id="chart-summary">
+        <span class="legend" style="background:#c0392b" />
+        {failures} failed login(s)
+        <span class="legend" style="background:#e0a800" />
+        {locked} refused while locked, in the last hour; busiest minute {Math.max(...totals)}.
+        {chart.truncated && " The hour held more attempts than the chart reads; it shows the newest."}
+      </p>
+    </div>
+  );
+}
+
+const OUTCOMES: Record<string, string> = { failure: "failure", success: "success", locked: "locked", unknown: "unknown" };
+const SINCE_CHOICES = [
+  ["", "all kept"],
+  ["15m", "15 minutes"],
+  ["1h", "1 hour"],
+  ["6h", "6 hours"],
+  ["1d", "1 day"],
+  ["7d", "7 days"],
+] as const;
+
+/** Recent attempts: the chart, a GET form of filters, and a page of the history with a link to older ones. */
+export function AttemptsPage(props: {
+  prefix: string;
+  query: AttemptQuery;
+  chart: FailureChart;
+  attempts: readonly AttemptView[];
+  older: string | null;
+  history: boolean;
+  error?: string;
+}) {
+  const { prefix, query, attempts } = props;
+  const olderHref = props.older === null ? null : `${prefix}/dashboard/attempts?${new URLSearchParams({ ...query, cursor: props.older }).toString()}`;
+  return (
+    <Frame prefix={prefix} tab="attempts" title="Login attempts">
+      {!props.history && <p class="notice">AXES_HISTORY is off: no new attempts are recorded; older ones stay until trimmed.</p>}
+      {props.error && <p class="notice error">{props.error}</p>}
+      <FailuresChart chart={props.chart} />
+      <div class="card">
+        <form class="filters" method="get" action={`${prefix}/dashboard/attempts`}>
+          <label>
+            Username
+            <input name="username" value={query.username ?? ""} />
+          </label>
+          <label>
+            IP address
+            <input name="ip" value={query.ip ?? ""} />
+          </label>
+          <label>
+            Since
+            <select name="since">
+              {SINCE_CHOICES.map(([value, label]) => (
+                <option value={value} selected={(query.since ?? "") === value}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="submit">Filter</button>
+          <a href={`${prefix}/dashboard/attempts`}>Clear</a>
+        </form>
+      </div>
+      <div class="card">
+        {attempts.length === 0 ? (
+          <p class="muted" id="no-attempts">No attempts match.</p>
+        ) : (
+          <table id="attempts">
+            <thead>
+              <tr>
+                <th>Time (UTC)</th>
+                <th>Username</th>
+                <th>IP address</th>
+                <th>Path</th>
+                <th>Outcome</th>
+                <th>User agent</th>
+              </tr>
+            </thead>
+            <tbody>
+              {attempts.map((a) => (
+                <tr>
+                  <td>{a.time.replace("T", " ").slice(0, 19)}</td>
+                  <td>{a.username === "" ? "—" : a.username}</td>
+                  <td>{a.ip}</td>
+                  <td>
+                    <code>{a.path}</code>
+                  </td>
+                  <td>
+                    <span class={`badge ${OUTCOMES[a.outcome] ?? "unknown"}`}>{a.outcome}</span>
+                  </td>
+                  <td>
+                    <code title={`counters: ${a.counters.join(", ")}`}>{a.user_agent.slice(0, 12)}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {olderHref !== null && (
+          <p>
+            <a id="older" href={olderHref}>
+              Older attempts →
+            </a>
+          </p>
+        )}
+      </div>
+      <p class="muted">
+        Newest first. The same listing: <code>npm run gateway -- attempts list --username NAME --since 1h</code>. Usernames are shown as counted
+        (normalised); user agents as a digest; passwords are never recorded.
       </p>
     </Frame>
   );
