@@ -15,6 +15,7 @@ export function configSummary(config: GatewayConfig) {
       http_response_code: config.lockout.httpResponseCode,
       ipv6_prefix: config.lockout.ipv6Prefix,
     },
+    history: { enabled: config.history.enabled, max_entries: config.history.maxEntries, retention_seconds: config.history.retentionSeconds },
     whitelist_entries: config.whitelist.size,
     blacklist_entries: config.blacklist.size,
     stores: { upstash: config.store.upstash !== null, postgres: config.store.postgres !== null },

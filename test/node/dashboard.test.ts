@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real headless Chromium (Debian's /usr/bin/chromium driven by puppeteer-core)
  * against a real `wrangler dev` of the gateway counting in the real Redis through the Upstash bridge:
- * a lockout made by real login attempts is seen, reset with its button, and gone.
+ * a lockout made by real login attempts is seen, reset with its button, and gone; the attempts those
+ * logins made are listed, filtered and charted per minute.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -96,6 +97,51 @@ describe("the dashboard in Chromium", () => {
     await Promise.all([page.waitForNavigation(), ipRow.$eval("button.reset", (button) => button.click())]);
     expect(await page.$("#no-counters")).not.toBeNull();
     expect(await login("wrong")).toBe(401);
+  });
+
+  it("shows the attempts real logins made, filtered with a GET form, and failures per minute as an SVG chart, without JavaScript", async () => {
+    // The first test's client made 4 failures (the third locked it); 2 more lock the username again, and the next is refused.
+    expect([await login("wrong"), await login("wrong"), await login("wrong")]).toEqual([401, 429, 429]);
+    await page.setJavaScriptEnabled(false);
+    try {
+      await Promise.all([page.waitForNavigation(), page.click("a[href='/__gateway/dashboard/attempts']")]);
+      const attemptRows = () => page.$$eval("#attempts tbody tr", (rows) => rows.map((row) => [...row.querySelectorAll("td")].map((td) => td.innerText.trim())));
+      const rows = await attemptRows();
+      expect(rows.map(([, username, ip, path, outcome]) => [username, ip, path, outcome])).toEqual([
+        [USERNAME, IP, "/api/login/", "locked"],
+        ...Array.from({ length: 6 }, () => [USERNAME, IP, "/api/login/", "failure"]),
+      ]);
+      for (const row of rows) expect(row[0]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+
+      const minutes = await page.$$eval("#failures-chart g.minute", (groups) => groups.map((g) => ({ failures: Number(g.getAttribute("data-failures")), locked: Number(g.getAttribute("data-locked")) })));
+      expect(minutes).toHaveLength(60);
+      expect(minutes.reduce((sum, m) => sum + m.failures, 0)).toBe(6);
+      expect(minutes.reduce((sum, m) => sum + m.locked, 0)).toBe(1);
+      expect(minutes.at(-1)!.failures + minutes.at(-2)!.failures).toBeGreaterThan(0); // the newest minute is on the right
+      const bars = await page.$$eval("#failures-chart rect", (rects) => rects.map((r) => r.getBoundingClientRect().height));
+      expect(bars.length).toBeGreaterThan(0);
+      expect(bars.every((height) => height > 0)).toBe(true);
+      expect(await page.$eval("#chart-summary", (p) => p.textContent)).toContain("6 failed login(s)");
+      await page.screenshot({ path: process.env.DASHBOARD_ATTEMPTS_SCREENSHOT ?? `${gateway.persistDir}/dashboard-attempts.png`, fullPage: true });
+
+      // The filters are a GET form: submitting it puts them in the URL.
+      await page.type("input[name=username]", `  ${USERNAME.toUpperCase()}`);
+      await page.select("select[name=since]", "1h");
+      await Promise.all([page.waitForNavigation(), page.click("form.filters button[type=submit]")]);
+      const url = new URL(page.url());
+      expect([url.pathname, url.searchParams.get("username"), url.searchParams.get("since")]).toEqual(["/__gateway/dashboard/attempts", `  ${USERNAME.toUpperCase()}`, "1h"]);
+      expect(await attemptRows()).toHaveLength(7);
+      expect(await page.$eval("input[name=username]", (input) => input.getAttribute("value"))).toBe(USERNAME.toUpperCase());
+
+      await page.goto(`${gateway.url}/__gateway/dashboard/attempts?ip=198.51.100.200`);
+      expect(await page.$("#no-attempts")).not.toBeNull();
+      expect(await page.$$eval("#failures-chart rect", (rects) => rects.length)).toBe(0);
+      const bad = await page.goto(`${gateway.url}/__gateway/dashboard/attempts?ip=nonsense`);
+      expect(bad!.status()).toBe(400);
+      expect(await page.$eval(".notice.error", (el) => el.textContent)).toContain("IP address");
+    } finally {
+      await page.setJavaScriptEnabled(true);
+    }
   });
 
   it("shows store health and the configuration with secrets masked", async () => {

@@ -406,3 +406,86 @@ describe("lockouts list at scale", () => {
     }
   });
 });
+
+describe("attempts list (axes_list_attempts)", () => {
+  it("lists real logins newest first with their outcome, filtered by username, IP and time, and bounded by --limit", async () => {
+    const [ip, other] = [freshIp(), freshIp()];
+    const username = freshName("trudy");
+    await failThreeTimes([
+      [ip, username],
+      [ip, username],
+      [ip, username],
+    ]);
+    expect(await statusOf(ip, username)).toBe(429); // refused while locked
+    expect(await statusOf(other, username.toUpperCase())).toBe(429); // the username's own lock, from another address
+
+    const { code, stdout } = await cli(["attempts", "list", "--username", username.toUpperCase(), "--since", "10m"]);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^TIME +USERNAME +IP +PATH +OUTCOME +USER AGENT$/);
+    const rows = lines.slice(1, -2).map((line) => line.split(/\s{2,}/));
+    expect(rows.map((row) => [row[1], row[2], row[3], row[4]])).toEqual([
+      [username, other, "/api/login/", "locked"],
+      [username, ip, "/api/login/", "locked"],
+      [username, ip, "/api/login/", "failure"],
+      [username, ip, "/api/login/", "failure"],
+      [username, ip, "/api/login/", "failure"],
+    ]);
+    for (const row of rows) expect(row[0]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
+    expect(lines.at(-1)).toBe("5 attempts.");
+
+    const byIp = await cli(["attempts", "list", "--ip", other, "--json"]);
+    expect(byIp.code).toBe(0);
+    const body = JSON.parse(byIp.stdout) as { attempts: { username: string; ip: string; outcome: string; counters: string[] }[]; cursor: string | null };
+    expect(body.attempts).toEqual([expect.objectContaining({ username, ip: other, outcome: "locked", counters: [`ip_address=${other}`, `username=${username}`] })]);
+
+    const newest = await cli(["attempts", "list", "--username", username, "--limit", "2"]);
+    expect(newest.stdout.trim().split("\n").at(-1)).toBe("2 attempts (the newest 2; --limit N for more).");
+    const none = await cli(["attempts", "list", "--username", freshName("nobody")]);
+    expect([none.code, none.stdout.trim()]).toEqual([0, "No attempts."]);
+  });
+
+  it("exits 2 for a --since without a unit or a --limit out of range", async () => {
+    const results = await Promise.all([cli(["attempts", "list", "--since", "90"]), cli(["attempts", "list", "--limit", "0"]), cli(["attempts", "list", "--all"])]);
+    expect(results.map((r) => r.code)).toEqual([2, 2, 2]);
+    expect(results[0]!.stderr).toContain("--since needs a duration with a unit");
+    expect(results[1]!.stderr).toContain("--limit must be a whole number");
+    expect(results[2]!.stderr).toContain('--all is not an option of "attempts list"');
+  });
+});
+
+describe("lockouts list --all and lockouts reset --all", () => {
+  it("lists counters below the limit with their failures, refuses a reset of everything without --yes, and resets this prefix with it", async () => {
+    const [ip, username] = [freshIp(), freshName("oscar")];
+    expect(await statusOf(ip, username)).toBe(401);
+    const locked = await cli(["lockouts", "list"]);
+    expect(locked.stdout).not.toContain(username);
+    const all = await cli(["lockouts", "list", "--all"]);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/^IP ADDRESS +USERNAME +FAILURES +LOCKED +RETRY AFTER$/m);
+    expect(all.stdout).toMatch(new RegExp(`^- +${username} +1 +no +-$`, "m"));
+    expect(all.stdout).toMatch(new RegExp(`^${ip.replace(/\./g, "\\.")} +- +1 +no +-$`, "m"));
+
+    const refused = await cli(["lockouts", "reset", "--all"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("deletes every counter of this gateway's key prefix");
+    expect(refused.stderr).toContain("npm run gateway -- lockouts reset --all --yes");
+    expect((await cli(["lockouts", "reset", "--all", "--yes", "--ip", ip])).code).toBe(2);
+    expect((await cli(["lockouts", "list", "--all"])).stdout).toContain(username);
+
+    // Another gateway's counters in the same Redis (another key prefix) are not this gateway's to reset.
+    const redis = new Redis({ url: inject("bridgeUrl"), token: inject("bridgeToken"), enableTelemetry: false });
+    const neighbour = `${KEY_PREFIX}-neighbour:lockout:username=${username}`;
+    await redis.set(neighbour, 2, { px: 600_000 });
+    try {
+      const reset = await cli(["lockouts", "reset", "--all", "--yes"]);
+      expect(reset.code).toBe(0);
+      expect(reset.stdout.trim()).toMatch(/^Reset \d+ counters? for every client of this gateway$/);
+      expect((await cli(["lockouts", "list", "--all"])).stdout.trim()).toBe("No counters.");
+      expect(await redis.get(neighbour)).toBe(2);
+      expect(await statusOf(ip, username)).toBe(401);
+    } finally {
+      await redis.del(neighbour);
+    }
+  });
+});

@@ -38,6 +38,7 @@ describe("configuration", () => {
       breaker: { failures: 2, cooldownMs: 10_000 },
     });
     expect(config.failMode).toEqual({ login: "closed", other: "open" });
+    expect(config.history).toEqual({ enabled: true, maxEntries: 10_000, retentionSeconds: 7 * 86_400 });
     expect(config.login.inFlightWaitSeconds).toBe(3);
     expect(config.keyPrefix).toBe("axes");
     expect(Object.isFrozen(config) && Object.isFrozen(config.lockout)).toBe(true);
@@ -95,6 +96,10 @@ describe("configuration", () => {
     ["ADMIN_PREFIX", "admin", "must be a path"],
     ["LOCKOUT_WEBHOOK_URL", "ftp://x", "http(s) URL"],
     ["SESSIONS_UPSTASH_REDIS_REST_URL", "not-a-url", "http(s) URL"],
+    ["AXES_HISTORY", "sometimes", "not a boolean"],
+    ["AXES_HISTORY_MAX", "10", "from 100"],
+    ["AXES_HISTORY_RETENTION", "7", "no unit"],
+    ["AXES_HISTORY_RETENTION", "10m", "at least 1h"],
   ])("refuses %s=%s, naming the variable and a valid example", (variable, value, problem) => {
     const error = configError({ [variable]: value });
     expect(error.variable).toBe(variable);
