@@ -28,7 +28,7 @@ td form{margin:0}button.reset{background:#a4161a;color:#fff;border:0;border-radi
 form.filters{display:flex;gap:.8rem;align-items:end;flex-wrap:wrap;margin:0}form.filters label{display:flex;flex-direction:column;font-size:.8rem;color:#5b6478;gap:.2rem}
 form.filters input,form.filters select{padding:.35rem .5rem;border:1px solid #c5cad4;border-radius:4px;font-size:.92rem}
 form.filters button{background:#1d2330;color:#fff;border:0;border-radius:4px;padding:.4rem 1rem;cursor:pointer}
-.failure{background:#fde2e1;color:#a4161a}.success{background:#dcf5e3;color:#17663a}.unknown{background:#eceef2;color:#5b6478}
+.unknown{background:#eceef2;color:#5b6478}
 svg.chart{width:100%;height:auto;display:block}svg.chart text{font-size:11px;fill:#5b6478}.legend{display:inline-block;width:.7rem;height:.7rem;border-radius:2px;margin:0 .3rem 0 .8rem;vertical-align:middle}`;
 
 function Page({ title, children }: { title: string; children: Child }) {
@@ -200,7 +200,7 @@ function FailuresChart({ chart }: { chart: FailureChart }) {
           );
         })}
         {[0, 15, 30, 45, 59].map((i) => (
-          <text x={left + i * step + step / 2} y={height - 6} text-anchor="middle">
+          <text x={i === 0 ? left : i === 59 ? width : left + i * step + step / 2} y={height - 6} text-anchor={i === 0 ? "start" : i === 59 ? "end" : "middle"}>
             {minuteOf(chart.startMs + i * 60_000)}
           </text>
         ))}
@@ -216,7 +216,8 @@ function FailuresChart({ chart }: { chart: FailureChart }) {
   );
 }
 
-const OUTCOMES: Record<string, string> = { failure: "failure", success: "success", locked: "locked", unknown: "unknown" };
+/** Badge colours per outcome: a failure red, a refusal while locked amber (as in the chart), a success green. */
+const OUTCOMES: Record<string, string> = { failure: "bad", success: "ok", locked: "counting", unknown: "unknown" };
 const SINCE_CHOICES = [
   ["", "all kept"],
   ["15m", "15 minutes"],
