@@ -122,6 +122,8 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     LOCKOUT_CACHE_SECONDS: String(GATEWAY_SETTINGS.lockoutCacheSeconds),
     REDIS_TIMEOUT_MS: String(GATEWAY_SETTINGS.redisTimeoutMs),
     CIRCUIT_BREAKER_FAILURES: String(GATEWAY_SETTINGS.breakerFailures),
+    // The attempt history on (the default), so the round-trip targets hold with it: it is appended inside the counting calls.
+    AXES_HISTORY: "true",
     ...extra,
   });
   const [baseline, gateway, gatewayUpstashDown] = await Promise.all([

@@ -37,9 +37,12 @@ interface AdmitRow {
 
 const ttlOf = (rule: CounterRule): number => rule.ttlSeconds ?? 0;
 
-/** A counting statement and its parameters, with the attempt history's CTE and parameters when there is a note. */
-const counting = (statement: string, params: unknown[], note: AttemptNote | undefined): [string, unknown[]] =>
-  note === undefined || note.records.length === 0 ? [statement, params] : [withHistory(statement, params.length), [...params, ...historyParams(note)]];
+/**
+ * A counting statement and its parameters, or with a note the statement that also appends it
+ * (`withNote`, by default one more CTE) and the note's parameters after the statement's own.
+ */
+const counting = (statement: string, params: unknown[], note: AttemptNote | undefined, withNote = () => withHistory(statement, params.length)): [string, unknown[]] =>
+  note === undefined || note.records.length === 0 ? [statement, params] : [withNote(), [...params, ...historyParams(note)]];
 
 /** A CounterStore on the `gateway_cache` table. */
 export class PostgresStore implements CounterStore {
@@ -60,7 +63,7 @@ export class PostgresStore implements CounterStore {
 
   async reserve(keys: readonly string[], rule: CounterRule, reservationId: string, note?: AttemptNote): Promise<Reservation> {
     const params = [keys, rule.limit, ttlOf(rule), rule.lockOutAtFailure, rule.countWhileLocked, reservationId, rule.reservationMs, rule.idleSeconds];
-    const [statement, all] = note === undefined || note.records.length === 0 ? [ADMIT, params] : [ADMIT_WITH_HISTORY, [...params, ...historyParams(note)]];
+    const [statement, all] = counting(ADMIT, params, note, () => ADMIT_WITH_HISTORY);
     const row = ((await this.run(() => this.sql.query(statement, all, this.options()))) as AdmitRow[])[0]!;
     const counts = keys.map((key) => row.counts[key] ?? 0);
     const failures = Math.max(0, ...counts);
