@@ -8,7 +8,7 @@ import { parseLockoutSettings } from "../../src/lockout/settings";
 import { LockoutPolicy } from "../../src/lockout/policy";
 import { MemoryStore } from "../../src/store/memory";
 
-function setup(env: Record<string, string> = {}, lockCacheSeconds = 0) {
+function setup(env: Record<string, string> = {}, lockCacheSeconds = 0, history: { prefix: string; maxEntries: number } | null = null) {
   let now = 1_000_000;
   const store = new MemoryStore(() => now);
   const whitelist = new AddressList(["203.0.113.0/24"]);
@@ -35,7 +35,7 @@ function setup(env: Record<string, string> = {}, lockCacheSeconds = 0) {
       fire();
     }
   }
-  const policy = new LockoutPolicy({ settings: parseLockoutSettings(env), store, whitelist, keyPrefix: "p", lockCacheSeconds, now: () => now, sleep });
+  const policy = new LockoutPolicy({ settings: parseLockoutSettings(env), store, whitelist, keyPrefix: "p", lockCacheSeconds, history, now: () => now, sleep });
   const client = (ip: string, username = "alice") => ({ address: parseAddress(ip)!, username, userAgent: "" });
   /** Work handed to waitUntil; `background()` runs it to the end, as the Worker would after the response. */
   const pending: Promise<unknown>[] = [];
@@ -222,6 +222,20 @@ describe("cached refusals keep axes' semantics (default LOCKOUT_CACHE_SECONDS)",
     expect(writes).toBe(2);
     policy.forgetLocks(await policy.keysFor(client("192.0.2.1")));
     expect(await attempt("192.0.2.1", "failure")).toMatchObject({ refused: true, failures: 3 + 150 + 1 });
+  });
+
+  it("records a flood's refusals in the history with its background writes, at most 100 per write", async () => {
+    const { attempt, advance, background, store } = setup({ ...axes, AXES_COOLOFF_TIME: "1h" }, 5, { prefix: "p", maxEntries: 10_000 });
+    for (let i = 0; i < 3; i++) await attempt("192.0.2.1", "failure");
+    for (let i = 0; i < 100; i++) await attempt("192.0.2.1", "failure");
+    advance(0.5);
+    for (let i = 0; i < 50; i++) await attempt("192.0.2.1", "failure");
+    await background();
+    const { attempts } = await store.listAttempts("p", {}, 1000);
+    const outcomes = attempts.reduce<Record<string, number>>((all, a) => ({ ...all, [a.outcome]: (all[a.outcome] ?? 0) + 1 }), {});
+    // The first refusal's write carries it alone; the next carries the first 100 of the 149 refusals that joined it.
+    expect(outcomes).toEqual({ failure: 3, locked: 1 + 100 });
+    expect(attempts.every((a) => a.ip === "192.0.2.1" && a.username === "alice" && a.counters.join() === "ip_address=192.0.2.1")).toBe(true);
   });
 });
 
