@@ -6,7 +6,9 @@ import { silenceOutboundConnectionTraces } from "./test/setup/workerd-noise.ts";
 silenceOutboundConnectionTraces();
 
 /**
- * Two layers, as in the house style:
+ * Layers, as in the house style:
+ * - `unit` (vitest.unit.config.ts): the gateway's app through `app.request`, memory stores, a stub
+ *   origin; starts nothing, runs in seconds.
  * - `node`: tools that run in Node (the Upstash bridge, the demo origin) driven by the real clients.
  * - `worker`: the gateway itself inside workerd, against the real Redis (through the bridge) and
  *   real origin processes (the demo origin, and a real Django for the differential tests), all
@@ -17,6 +19,8 @@ export default defineConfig({
     // The gateway logs one JSON line per decision; show them only for failing tests.
     silent: "passed-only",
     projects: [
+      // The fast, hermetic layer: app.request with memory stores and a stub origin (npm run test:unit).
+      "./vitest.unit.config.ts",
       {
         test: {
           name: "node",
