@@ -16,10 +16,11 @@ const LAYERS: readonly (readonly string[])[] = [
   ["sessions"],
   ["proxy", "ratelimit"],
   ["login"],
-  ["maintenance", "passthrough"],
+  ["maintenance"],
   ["admin"],
+  ["passthrough"],
   ["settings", "config"],
-  ["app", "index"],
+  ["app", "index", "wiring"],
 ];
 
 const SRC = "src";

@@ -4,7 +4,7 @@
  * branch ends in a deliberate, logged answer; a store failure follows LOGIN_FAIL_MODE.
  */
 import type { ClientAddress } from "../client/address";
-import type { GatewayConfig } from "../config";
+import type { GatewayConfig } from "../settings";
 import { gatewayErrorResponse } from "../http/errors";
 import { type LogFields, logEvent, maskUsername } from "../http/log";
 import { normaliseUsername } from "../lockout/keys";

@@ -5,7 +5,7 @@
  * A failure after the fact cannot be stopped, but it is counted and locks the next attempt.
  */
 import type { ClientAddress } from "../client/address";
-import type { GatewayConfig } from "../config";
+import type { GatewayConfig } from "../settings";
 import { logEvent, maskUsername } from "../http/log";
 import type { LockoutPolicy } from "../lockout/policy";
 import { countedUsername } from "../lockout/username";

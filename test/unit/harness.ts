@@ -7,7 +7,7 @@
  */
 import { afterEach, vi } from "vitest";
 import { type GatewayApp, createGateway } from "../../src/app";
-import { parseConfig } from "../../src/config";
+import { parseConfig } from "../../src/settings";
 import type { Stores } from "../../src/store";
 import type { CounterStore } from "../../src/store/contract";
 import { MemoryStore } from "../../src/store/memory";

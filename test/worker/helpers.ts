@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { type GatewayApp, createGateway } from "../../src/app";
-import { parseConfig } from "../../src/config";
+import { parseConfig } from "../../src/settings";
 
 export const bindings = env as unknown as Record<string, string>;
 
