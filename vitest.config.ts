@@ -37,8 +37,10 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ENVIRONMENT: "test",
-                // The Worker entry's own key prefix (the shared Redis and Postgres hold the default `axes`).
-                CACHE_KEY_PREFIX: `test-entry-${randomUUID()}`,
+                // The Worker entry's own key prefix, under this run's (the shared Redis and Postgres hold
+                // the default `axes`); test/worker/helpers.ts derives every gateway's prefix from TEST_KEY_PREFIX.
+                CACHE_KEY_PREFIX: `${inject<string>("keyPrefix")}-entry-${randomUUID().slice(0, 8)}`,
+                TEST_KEY_PREFIX: inject<string>("keyPrefix"),
                 // wrangler.toml's 1 s (Upstash) and 2 s (Postgres) are margins a loaded 2-core machine can
                 // cross, and a healthy call that times out becomes a 503 or a failover no test asked for.
                 // Tests of timeouts and failover set their own.
