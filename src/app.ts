@@ -7,7 +7,7 @@
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { createAdmin } from "./admin";
-import { DEFAULT_ADMIN_PREFIX } from "./admin/settings";
+import { DEFAULT_ADMIN_PREFIX } from "./settings/admin";
 import { type ClientAddress, clientAddressOf } from "./client/address";
 import type { GatewayConfig } from "./settings";
 import { gatewayErrorResponse } from "./http/errors";

@@ -17,9 +17,10 @@ const LAYERS: readonly (readonly string[])[] = [
   ["proxy", "ratelimit"],
   ["login"],
   ["maintenance"],
+  ["settings", "config"],
+  // The admin API reports the whole configuration, so it sits above the aggregate.
   ["admin"],
   ["passthrough"],
-  ["settings", "config"],
   ["app", "index", "wiring"],
 ];
 

@@ -5,9 +5,10 @@
  * routes themselves are broken, any request with a body or a method other than GET, HEAD or OPTIONS
  * may be a login; when BASIC_AUTH_PATHS is broken, Basic credentials on any path count.
  */
-import { DEFAULT_ADMIN_PREFIX } from "../admin/settings";
+import { DEFAULT_ADMIN_PREFIX } from "../settings/admin";
 import { parseBasicAuthPaths, sendsBasicCredentials, underBasicAuthPath } from "../login/basic";
-import { canonicalPath, carriesBody, classifyLoginRequest, type LoginRoute, parseLoginRoutes } from "../login/routes";
+import { canonicalPath } from "../http/path";
+import { carriesBody, classifyLoginRequest, type LoginRoute, parseLoginRoutes } from "../login/routes";
 import { gatewayErrorResponse } from "../http/errors";
 import { withAliases } from "../config/aliases";
 import { type RawEnv, readText } from "../config/read";

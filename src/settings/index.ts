@@ -3,7 +3,6 @@
  * aggregate of every feature's own settings module, above them all (they never import it).
  * A bad value throws ConfigError naming the variable and a valid example.
  */
-import { type AdminSettings, parseAdminSettings } from "../admin/settings";
 import { AddressList } from "../client/address";
 import { withAliases } from "../config/aliases";
 import { readDurationMs, readDurationSeconds } from "../config/duration";
@@ -17,6 +16,7 @@ import type { OriginSettings } from "../proxy";
 import type { RateLimitSettings } from "../ratelimit";
 import { parseHeaderStyle, parseRateLimits } from "../ratelimit/policies";
 import { type FailModes, type StoreSettings, parseFailModes, parseStoreSettings } from "../store/settings";
+import { type AdminSettings, parseAdminSettings } from "./admin";
 
 export { ConfigError } from "../config/read";
 

@@ -1,4 +1,8 @@
-/** The admin API's settings: ADMIN_TOKEN (a secret; unset = disabled) and ADMIN_PREFIX. */
+/**
+ * The admin API's settings: ADMIN_TOKEN (a secret; unset = disabled) and ADMIN_PREFIX. Parsed here, in
+ * the aggregate's folder, because the admin API sits above the aggregate: it reports the whole
+ * configuration (src/admin/summary.ts).
+ */
 import { ConfigError, type RawEnv, readText } from "../config/read";
 
 /** Where the admin API and the dashboard live when ADMIN_PREFIX is unset. */
