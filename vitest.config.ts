@@ -6,7 +6,9 @@ import { silenceOutboundConnectionTraces } from "./test/setup/workerd-noise.ts";
 silenceOutboundConnectionTraces();
 
 /**
- * Two layers, as in the house style:
+ * Layers, as in the house style:
+ * - `unit` (vitest.unit.config.ts): the gateway's app through `app.request`, memory stores, a stub
+ *   origin; starts nothing, runs in seconds.
  * - `node`: tools that run in Node (the Upstash bridge, the demo origin) driven by the real clients.
  * - `worker`: the gateway itself inside workerd, against the real Redis (through the bridge) and
  *   real origin processes (the demo origin, and a real Django for the differential tests), all
@@ -17,6 +19,8 @@ export default defineConfig({
     // The gateway logs one JSON line per decision; show them only for failing tests.
     silent: "passed-only",
     projects: [
+      // The fast, hermetic layer: app.request with memory stores and a stub origin (npm run test:unit).
+      "./vitest.unit.config.ts",
       {
         test: {
           name: "node",
@@ -33,8 +37,10 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ENVIRONMENT: "test",
-                // The Worker entry's own key prefix (the shared Redis and Postgres hold the default `axes`).
-                CACHE_KEY_PREFIX: `test-entry-${randomUUID()}`,
+                // The Worker entry's own key prefix, under this run's (the shared Redis and Postgres hold
+                // the default `axes`); test/worker/helpers.ts derives every gateway's prefix from TEST_KEY_PREFIX.
+                CACHE_KEY_PREFIX: `${inject<string>("keyPrefix")}-entry-${randomUUID().slice(0, 8)}`,
+                TEST_KEY_PREFIX: inject<string>("keyPrefix"),
                 // wrangler.toml's 1 s (Upstash) and 2 s (Postgres) are margins a loaded 2-core machine can
                 // cross, and a healthy call that times out becomes a 503 or a failover no test asked for.
                 // Tests of timeouts and failover set their own.

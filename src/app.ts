@@ -7,8 +7,9 @@
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { createAdmin } from "./admin";
+import { DEFAULT_ADMIN_PREFIX } from "./settings/admin";
 import { type ClientAddress, clientAddressOf } from "./client/address";
-import type { GatewayConfig } from "./config";
+import type { GatewayConfig } from "./settings";
 import { gatewayErrorResponse } from "./http/errors";
 import { logEvent } from "./http/log";
 import { canonicalPath, isUnder } from "./http/path";
@@ -25,8 +26,9 @@ import { forwardToOrigin } from "./proxy";
 import { applyRateLimit } from "./ratelimit";
 import { RateLimiter } from "./ratelimit/limiter";
 import { NO_SESSION, SessionRegistry } from "./sessions";
-import { type RequestStores, type Stores, createStores } from "./store";
+import type { RequestStores, Stores } from "./store";
 import { StoreError } from "./store/contract";
+import { createStores } from "./wiring";
 
 /** How long a login reservation outlives ORIGIN_TIMEOUT: reading the body, the store calls, clock skew. */
 const RESERVATION_MARGIN_SECONDS = 5;
@@ -77,7 +79,7 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
   const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis, config.rateLimitAnalytics);
   const sessions = new SessionRegistry(config.sessions, stores.sessions);
   const admin = createAdmin({ config, stores, policy, sessions });
-  const adminPrefix = canonicalPath(config.admin?.prefix ?? "/__gateway");
+  const adminPrefix = canonicalPath(config.admin?.prefix ?? DEFAULT_ADMIN_PREFIX);
   const limitsByUser = config.rateLimits.policies.some((policy) => policy.key.some((part) => part.kind === "user"));
 
   const loginHooks = (c: Context, scoped: RequestStores, registry: SessionRegistry): LoginHooks => ({

@@ -8,14 +8,15 @@
  * When the origin is unknown, every request gets 500. AXES_ENABLED=false proxies everything.
  */
 import { type GatewayApp, createGateway } from "./app";
-import { ConfigError, parseConfig, parseOrigin } from "./config";
+import { ConfigError, parseConfig, parseOrigin } from "./settings";
 import { withAliases } from "./config/aliases";
-import { checkConfig } from "./config/check";
+import { checkConfig } from "./settings/check";
 import { logEvent, recordDecisionsIn } from "./http/log";
 import { type HistorySweep, runMaintenance } from "./maintenance";
 import { createPassthrough } from "./passthrough";
 import { degradedRefusal } from "./passthrough/degraded";
-import { type CounterStore, createStores } from "./store";
+import type { CounterStore } from "./store";
+import { createStores } from "./wiring";
 
 interface Runtime {
   readonly app: Pick<GatewayApp, "fetch">;

@@ -8,7 +8,7 @@
  */
 import { type Context, Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import type { GatewayConfig } from "../config";
+import type { GatewayConfig } from "../settings";
 import { logEvent } from "../http/log";
 import { normaliseUsername } from "../lockout/keys";
 import type { LockoutPolicy } from "../lockout/policy";

@@ -1,5 +1,5 @@
 /** The effective configuration as the admin API and the dashboard show it: secrets only as set or not. */
-import type { GatewayConfig } from "../config";
+import type { GatewayConfig } from "../settings";
 
 /** The configuration without a secret in it. */
 export function configSummary(config: GatewayConfig) {

@@ -4,6 +4,8 @@
  * hours, so silently picking any unit here would change a migrated setting's meaning.
  */
 
+import { ConfigError, type RawEnv, readText } from "./read";
+
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 const HUMAN = /^(?:\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*)+$/i;
 const HUMAN_PART = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)/gi;
@@ -56,4 +58,27 @@ export function isoDuration(seconds: number): string {
   const secs = rest - minutes * 60;
   const time = `${hours ? `${hours}H` : ""}${minutes ? `${minutes}M` : ""}${secs ? `${secs}S` : ""}`;
   return `P${days ? `${days}D` : ""}${time ? `T${time}` : days ? "" : "T0S"}`;
+}
+
+/**
+ * A duration setting's text in seconds; a refused duration becomes a ConfigError naming the variable.
+ * @example durationSetting("AXES_COOLOFF_TIME", "30m", "30m") // 1800
+ */
+export function durationSetting(name: string, text: string, example: string): number {
+  try {
+    return parseDurationSeconds(text);
+  } catch (error) {
+    if (error instanceof DurationError) throw new ConfigError(name, error.message, example);
+    throw error;
+  }
+}
+
+/** A duration variable in seconds, `fallback` (also the example in errors) when unset. */
+export function readDurationSeconds(env: RawEnv, name: string, fallback: string): number {
+  return durationSetting(name, readText(env, name) ?? fallback, fallback);
+}
+
+/** A duration variable in whole milliseconds, `fallback` when unset. */
+export function readDurationMs(env: RawEnv, name: string, fallback: string): number {
+  return Math.round(readDurationSeconds(env, name, fallback) * 1000);
 }

@@ -1,6 +1,6 @@
 /** AXES_HISTORY*: whether and how long the attempt history is kept (see README: "Attempt history"). */
-import { parseDurationSeconds } from "../config/duration";
-import { ConfigError, type RawEnv, readBoolean, readInteger, readText } from "../config/read";
+import { readDurationSeconds } from "../config/duration";
+import { ConfigError, type RawEnv, readBoolean, readInteger } from "../config/read";
 
 export interface HistorySettings {
   /** AXES_HISTORY: append every counted attempt to the history. @default true */
@@ -15,12 +15,7 @@ export interface HistorySettings {
 export function parseHistorySettings(env: RawEnv): HistorySettings {
   const enabled = readBoolean(env, "AXES_HISTORY", true);
   const maxEntries = readInteger(env, "AXES_HISTORY_MAX", 10_000, { min: 100, max: 1_000_000, example: "10000" });
-  let retentionSeconds: number;
-  try {
-    retentionSeconds = parseDurationSeconds(readText(env, "AXES_HISTORY_RETENTION") ?? "7d");
-  } catch (error) {
-    throw new ConfigError("AXES_HISTORY_RETENTION", (error as Error).message, "7d");
-  }
+  const retentionSeconds = readDurationSeconds(env, "AXES_HISTORY_RETENTION", "7d");
   if (retentionSeconds < 3600) throw new ConfigError("AXES_HISTORY_RETENTION", "must be at least 1h (the dashboard charts the last hour)", "7d");
   return Object.freeze({ enabled, maxEntries, retentionSeconds });
 }

@@ -1,5 +1,13 @@
 /** Short error answers from the gateway itself: problem+json for JSON clients, plain text otherwise. */
-import { wantsJson } from "../lockout/response";
+
+/** Clients that asked for JSON (an API or an XHR) get JSON, as django-axes does. */
+export function wantsJson(request: Request): boolean {
+  const accept = request.headers.get("accept") ?? "";
+  return (
+    /application\/(?:[\w.+-]*\+)?json/i.test(accept) ||
+    request.headers.get("x-requested-with")?.toLowerCase() === "xmlhttprequest"
+  );
+}
 
 export function gatewayErrorResponse(request: Request, status: number, title: string, detail: string, headers: HeadersInit = {}): Response {
   const out = new Headers(headers);

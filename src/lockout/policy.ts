@@ -11,13 +11,19 @@
  */
 import type { AddressList } from "../client/address";
 import { logEvent } from "../http/log";
+import { retryAfterSeconds } from "../http/retry-after";
 import { type CounterRule, type CounterStore, StoreError } from "../store/contract";
 import { type Background, runDetached } from "../store/failover/scope";
-import type { LoginOutcome } from "../login/outcome";
 import type { AttemptNote, AttemptOutcome, AttemptRecord, HistoryTarget } from "../store/history";
 import { attemptRecordOf } from "./history";
 import { type LoginClient, lockoutKeysFor } from "./keys";
 import type { LockoutSettings } from "./settings";
+
+/** How the origin's answer to an attempt reads (login/outcome.ts reads it); the policy settles on it. */
+export type LoginOutcome = "success" | "failure" | "unknown";
+
+/** Seconds an isolate answers a lock it already knows without asking the store (LOCKOUT_CACHE_SECONDS). */
+export const DEFAULT_LOCK_CACHE_SECONDS = 5;
 
 /** What the policy says before the origin sees an attempt. */
 export type Admission =
@@ -120,7 +126,7 @@ const HOLD_MAX_MS = 400;
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Seconds for a Retry-After header: at least 1, null when the lock has no end. */
-export const retryAfterOf = (msLeft: number | null): number | null => (msLeft === null ? null : Math.max(1, Math.ceil(msLeft / 1000)));
+export const retryAfterOf = (msLeft: number | null): number | null => (msLeft === null ? null : retryAfterSeconds(msLeft));
 
 /** Decides, per login attempt, whether to refuse it, and settles the count once the origin answered. */
 export class LockoutPolicy {
@@ -144,7 +150,7 @@ export class LockoutPolicy {
     store,
     whitelist,
     keyPrefix,
-    lockCacheSeconds = 5,
+    lockCacheSeconds = DEFAULT_LOCK_CACHE_SECONDS,
     inFlightWaitSeconds = 3,
     reservationSeconds = 35,
     idleCounterSeconds = IDLE_COUNTER_SECONDS,

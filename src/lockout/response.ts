@@ -1,5 +1,6 @@
 /** The one place where a lockout decision becomes an HTTP response. */
 import { isoDuration } from "../config/duration";
+import { wantsJson } from "../http/errors";
 import type { LockoutSettings } from "./settings";
 import { escapeHtml, renderLockoutTemplate } from "./template";
 
@@ -9,15 +10,6 @@ export interface Lockout {
   readonly failures: number | null;
   /** Seconds until the lock lifts; null = only an admin can lift it. */
   readonly retryAfterSeconds: number | null;
-}
-
-/** Clients that asked for JSON (an API or an XHR) get JSON, as django-axes does. */
-export function wantsJson(request: Request): boolean {
-  const accept = request.headers.get("accept") ?? "";
-  return (
-    /application\/(?:[\w.+-]*\+)?json/i.test(accept) ||
-    request.headers.get("x-requested-with")?.toLowerCase() === "xmlhttprequest"
-  );
 }
 
 /**

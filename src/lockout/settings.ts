@@ -1,5 +1,5 @@
 /** The AXES_* settings, with django-axes' names and meanings (see README: "Configuration"). */
-import { DurationError, parseDurationSeconds } from "../config/duration";
+import { durationSetting } from "../config/duration";
 import { ConfigError, type RawEnv, readBoolean, readInteger, readJson, readText } from "../config/read";
 import { parseLockoutTemplate } from "./template";
 
@@ -61,12 +61,7 @@ function parseParameters(env: RawEnv): LockoutSettings["parameters"] {
 function parseCooloff(env: RawEnv): number | null {
   const text = readText(env, "AXES_COOLOFF_TIME");
   if (text === undefined || ["none", "null"].includes(text.toLowerCase())) return null;
-  try {
-    return parseDurationSeconds(text);
-  } catch (error) {
-    if (error instanceof DurationError) throw new ConfigError("AXES_COOLOFF_TIME", error.message, "30m");
-    throw error;
-  }
+  return durationSetting("AXES_COOLOFF_TIME", text, "30m");
 }
 
 function parseLockoutUrl(env: RawEnv): string | null {

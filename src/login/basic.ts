@@ -10,7 +10,7 @@
 import { ConfigError, type RawEnv, readJson } from "../config/read";
 import type { Credentials } from "./credentials";
 import type { OutcomeRules } from "./outcome";
-import { canonicalPath } from "./routes";
+import { canonicalPath } from "../http/path";
 
 const EXAMPLE = '["/api/"]';
 const BASIC = /^basic ([A-Za-z0-9+/]*={0,2})$/i;

@@ -4,14 +4,16 @@
  * branch ends in a deliberate, logged answer; a store failure follows LOGIN_FAIL_MODE.
  */
 import type { ClientAddress } from "../client/address";
-import type { GatewayConfig } from "../config";
 import { gatewayErrorResponse } from "../http/errors";
 import { type LogFields, logEvent, maskUsername } from "../http/log";
 import { normaliseUsername } from "../lockout/keys";
 import type { Admission, Background, LockoutPolicy, Verdict } from "../lockout/policy";
 import { lockoutResponse } from "../lockout/response";
-import { forwardToOrigin } from "../proxy";
+import { type OriginSettings, forwardToOrigin } from "../proxy";
+import type { LockoutSettings } from "../lockout/settings";
+import type { SessionSettings } from "../sessions/settings";
 import { type CounterStore, StoreError } from "../store/contract";
+import type { FailModes } from "../store/settings";
 import { canonicalUsername } from "../lockout/username";
 import type { Credentials } from "./credentials";
 import { LOGIN_RESULT_HEADER, type OutcomeRules, loginOutcome } from "./outcome";
@@ -49,7 +51,15 @@ function tryAgainShortly(request: Request, who: LogFields, admission: Extract<Ad
   return gatewayErrorResponse(request, 503, "Service Unavailable", "other login attempts for this account or address are still being checked; please try again", { "retry-after": "1" });
 }
 
-function storeDown(config: GatewayConfig, attempt: LoginAttempt, error: StoreError, stage: "admit"): void {
+/** The settings the login flow reads; the parsed configuration (src/settings) is one. */
+export interface LoginFlowSettings {
+  readonly lockout: LockoutSettings;
+  readonly failMode: FailModes;
+  readonly origin: OriginSettings;
+  readonly sessions: SessionSettings;
+}
+
+function storeDown(config: LoginFlowSettings, attempt: LoginAttempt, error: StoreError, stage: "admit"): void {
   logEvent(
     config.failMode.login === "open" ? "fail_open" : "fail_closed",
     { request_id: attempt.requestId, store: error.store, reason: error.reason, stage, path: attempt.route.path },
@@ -58,7 +68,7 @@ function storeDown(config: GatewayConfig, attempt: LoginAttempt, error: StoreErr
 }
 
 /** Handles a request aimed at a login route. */
-export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutPolicy, attempt: LoginAttempt, hooks: LoginHooks = {}): Promise<Response> {
+export async function handleLoginAttempt(config: LoginFlowSettings, policy: LockoutPolicy, attempt: LoginAttempt, hooks: LoginHooks = {}): Promise<Response> {
   const { request, route, client, requestId } = attempt;
   if (!client) {
     return gatewayErrorResponse(request, 400, "Bad Request", "the client address is unknown (the gateway must run behind Cloudflare, which sets CF-Connecting-IP)");

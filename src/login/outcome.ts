@@ -4,10 +4,9 @@
  * also needs evidence: the session cookie set in that response (a view that redirects a signed-in
  * client answers the success status without checking any password).
  */
+import type { LoginOutcome } from "../lockout/policy";
 import { countedUsername } from "../lockout/username";
 import type { LoginRoute } from "./routes";
-
-export type LoginOutcome = "success" | "failure" | "unknown";
 
 /** The outcome, and what about it deserves a log line. */
 export interface OriginVerdict {

@@ -5,12 +5,11 @@
  * A failure after the fact cannot be stopped, but it is counted and locks the next attempt.
  */
 import type { ClientAddress } from "../client/address";
-import type { GatewayConfig } from "../config";
 import { logEvent, maskUsername } from "../http/log";
 import type { LockoutPolicy } from "../lockout/policy";
 import { countedUsername } from "../lockout/username";
 import { type CounterStore, StoreError } from "../store/contract";
-import type { LoginHooks } from "./handler";
+import type { LoginFlowSettings, LoginHooks } from "./handler";
 import { LOGIN_RESULT_HEADER, parseLoginResult } from "./outcome";
 
 export interface ReportedLogin {
@@ -25,7 +24,7 @@ export interface ReportedLogin {
 
 /** Counts a failure for `username` (normalised) from `client`, reporting a new lockout; store failures are logged. */
 export async function countFailureAfterTheFact(
-  config: GatewayConfig,
+  config: LoginFlowSettings,
   policy: LockoutPolicy,
   { username, client, request, requestId, path, store }: { username: string; client: ClientAddress; request: Request; requestId: string; path: string; store?: CounterStore },
   hooks: LoginHooks,
@@ -45,7 +44,7 @@ export async function countFailureAfterTheFact(
 }
 
 /** Reads the origin's report on a response that was not a counted login, and counts it. */
-export async function countReportedLogin(config: GatewayConfig, policy: LockoutPolicy, reported: ReportedLogin, hooks: LoginHooks): Promise<void> {
+export async function countReportedLogin(config: LoginFlowSettings, policy: LockoutPolicy, reported: ReportedLogin, hooks: LoginHooks): Promise<void> {
   const header = reported.response.headers.get(LOGIN_RESULT_HEADER);
   if (header === null) return;
   const { client, requestId, path, store } = reported;

@@ -9,7 +9,6 @@ import { canonicalPath } from "../http/path";
 import { isLookalikeName } from "../lockout/username";
 
 /** Kept here too for code that imports it from the login routes; it lives in ../http/path. */
-export { canonicalPath };
 
 /** Body types a login route accepts: urlencoded forms, multipart forms, JSON. */
 export type BodyKind = "form" | "multipart" | "json";

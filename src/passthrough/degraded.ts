@@ -5,8 +5,10 @@
  * routes themselves are broken, any request with a body or a method other than GET, HEAD or OPTIONS
  * may be a login; when BASIC_AUTH_PATHS is broken, Basic credentials on any path count.
  */
+import { DEFAULT_ADMIN_PREFIX } from "../settings/admin";
 import { parseBasicAuthPaths, sendsBasicCredentials, underBasicAuthPath } from "../login/basic";
-import { canonicalPath, carriesBody, classifyLoginRequest, type LoginRoute, parseLoginRoutes } from "../login/routes";
+import { canonicalPath } from "../http/path";
+import { carriesBody, classifyLoginRequest, type LoginRoute, parseLoginRoutes } from "../login/routes";
 import { gatewayErrorResponse } from "../http/errors";
 import { withAliases } from "../config/aliases";
 import { type RawEnv, readText } from "../config/read";
@@ -28,7 +30,7 @@ export function degradedRefusal(input: RawEnv): Refusal {
   const routes: readonly LoginRoute[] | null = orNull(() => parseLoginRoutes(env, readText(env, "AXES_USERNAME_FORM_FIELD") ?? "username"));
   const basicPaths = orNull(() => parseBasicAuthPaths(env)) ?? ["/"];
   // Even a malformed ADMIN_PREFIX ("__gateway/") names the path meant: admin calls must not reach the origin.
-  const adminPrefix = canonicalPath(`/${readText(env, "ADMIN_PREFIX") ?? "/__gateway"}`.replace(/^\/+/, "/").replace(/\/+$/, "") || "/__gateway");
+  const adminPrefix = canonicalPath(`/${readText(env, "ADMIN_PREFIX") ?? DEFAULT_ADMIN_PREFIX}`.replace(/^\/+/, "/").replace(/\/+$/, "") || DEFAULT_ADMIN_PREFIX);
   const refuse = (request: Request, detail: string) =>
     gatewayErrorResponse(request, 503, "Service Unavailable", detail, { "retry-after": "300" });
   return (request, path) => {

@@ -3,7 +3,7 @@
  * the headers to add. Store failures follow the policy's fail mode (FAIL_MODE's `other` by default).
  */
 import type { ClientAddress } from "../client/address";
-import type { FailModes } from "../config";
+import type { FailModes } from "../store/settings";
 import { gatewayErrorResponse } from "../http/errors";
 import { logEvent } from "../http/log";
 import { type CounterStore, StoreError } from "../store/contract";

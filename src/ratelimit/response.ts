@@ -2,14 +2,13 @@
  * RateLimit header fields (draft-ietf-httpapi-ratelimit-headers-10, or the older draft-7 form) and
  * the 429 answer: the one place a rate-limit decision becomes HTTP.
  */
+import { retryAfterSeconds, secondsLeft } from "../http/retry-after";
 import type { RateDecision } from "./limiter";
 import type { HeaderStyle, RateLimitPolicy } from "./policies";
 
-const secondsUntil = (ms: number, now: number) => Math.max(0, Math.ceil((ms - now) / 1000));
-
 /** The header fields for a decision; empty when the style is "off". */
 export function rateLimitHeaders(style: HeaderStyle, policy: RateLimitPolicy, decision: RateDecision, now = Date.now()): Record<string, string> {
-  const reset = secondsUntil(decision.resetAtMs, now);
+  const reset = secondsLeft(decision.resetAtMs - now);
   const window = Math.ceil(policy.windowSeconds);
   switch (style) {
     case "off":
@@ -29,7 +28,7 @@ export function rateLimitHeaders(style: HeaderStyle, policy: RateLimitPolicy, de
 
 /** 429 with `Retry-After` and an `application/problem+json` body (RFC 9457). */
 export function rateLimitedResponse(policy: RateLimitPolicy, decision: RateDecision, headers: Record<string, string>, now = Date.now()): Response {
-  const retryAfter = Math.max(1, secondsUntil(decision.resetAtMs, now));
+  const retryAfter = retryAfterSeconds(decision.resetAtMs - now);
   const body = {
     type: "about:blank",
     title: "Too Many Requests",

@@ -64,13 +64,20 @@ export class FailoverSessionStore implements SessionStore {
     return this.both("session_remove", () => this.primary.remove(hash).then(() => true as const), () => this.fallback.remove(hash).then(() => true as const), () => true).then(() => {});
   }
 
-  revoke(hashes: readonly string[], now: number, ttlMs: number): Promise<number> {
-    return this.both(
+  /**
+   * Answers the sessions revoked. Sessions are recorded on Upstash, so with Upstash answering its count
+   * stands (or Postgres', if higher: sessions recorded there during an outage). With Upstash down,
+   * Postgres cannot tell a session recorded on Upstash from one never seen: every hash it refuses from
+   * now on counts, since that revocation took effect.
+   */
+  async revoke(hashes: readonly string[], now: number, ttlMs: number): Promise<number> {
+    const counted = await this.both(
       "session_revoke",
-      () => this.primary.revoke(hashes, now, ttlMs),
-      () => this.fallback.revoke(hashes, now, ttlMs),
-      (a, b) => Math.max(a ?? 0, b ?? 0),
+      async () => ({ revoked: await this.primary.revoke(hashes, now, ttlMs), refused: 0 }),
+      () => this.fallback.revokeCounting(hashes, now, ttlMs),
+      (a, b) => ({ revoked: a ? Math.max(a.revoked, b?.revoked ?? 0) : (b?.refused ?? 0), refused: 0 }),
     );
+    return counted.revoked;
   }
 
   listUser(username: string): Promise<StoredSession[]> {

@@ -12,7 +12,7 @@ import { cookieSpellings } from "../http/cookies";
 import { logEvent } from "../http/log";
 import type { SessionState, SessionStore, StoredSession } from "./contract";
 import { hashSessionId } from "./keys";
-import type { SessionSettings } from "./settings";
+import { type SessionSettings, sessionRecordTtlMs } from "./settings";
 
 /**
  * Why a request's session is refused: what the registry knows of it, or `ambiguous` (a cookie the
@@ -48,7 +48,7 @@ export class SessionRegistry {
   ) {}
 
   private get ttlMs(): number {
-    return this.settings.timeoutMs + this.settings.rememberMs;
+    return sessionRecordTtlMs(this.settings);
   }
 
   /** Whether a request (its canonical path) is aimed at a logout route. */

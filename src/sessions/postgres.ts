@@ -91,9 +91,17 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async revoke(hashes: readonly string[], now: number, ttlMs: number): Promise<number> {
-    if (hashes.length === 0) return 0;
+    return (await this.revokeCounting(hashes, now, ttlMs)).revoked;
+  }
+
+  /**
+   * Revokes, answering how many sessions recorded here were revoked (`revoked`) and how many hashes are
+   * refused from now on that were not before (`refused`: those, and the tombstones of sessions never seen here).
+   */
+  async revokeCounting(hashes: readonly string[], now: number, ttlMs: number): Promise<{ revoked: number; refused: number }> {
+    if (hashes.length === 0) return { revoked: 0, refused: 0 };
     const rows = await this.query<{ existed: boolean }>(REVOKE, [hashes.map((h) => sessionKey(this.prefix, h)), now, ttlMs / 1000]);
-    return rows.filter((row) => row.existed).length;
+    return { revoked: rows.filter((row) => row.existed).length, refused: rows.length };
   }
 
   /** Sessions revoked here since `sinceMs`, to copy into Upstash when it comes back. */

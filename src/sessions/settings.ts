@@ -1,5 +1,5 @@
 /** Edge session settings: which cookie, how long, what to do with a session known to be revoked or expired. */
-import { parseDurationSeconds } from "../config/duration";
+import { readDurationMs } from "../config/duration";
 import { ConfigError, type RawEnv, readChoice, readJson, readText } from "../config/read";
 import { canonicalPath } from "../http/path";
 
@@ -21,15 +21,10 @@ export interface SessionSettings {
   readonly upstash: { readonly url: string; readonly token: string } | null;
 }
 
-const LOGOUT_EXAMPLE = `'[{"path":"/accounts/logout/","methods":["POST"]}]'`;
+/** How long a session record is kept: its idle timeout, then remembered as expired or revoked. */
+export const sessionRecordTtlMs = ({ timeoutMs, rememberMs }: Pick<SessionSettings, "timeoutMs" | "rememberMs">): number => timeoutMs + rememberMs;
 
-function duration(env: RawEnv, name: string, fallback: string): number {
-  try {
-    return Math.round(parseDurationSeconds(readText(env, name) ?? fallback) * 1000);
-  } catch (error) {
-    throw new ConfigError(name, (error as Error).message, fallback);
-  }
-}
+const LOGOUT_EXAMPLE = `'[{"path":"/accounts/logout/","methods":["POST"]}]'`;
 
 function parseLogoutRoutes(env: RawEnv): SessionSettings["logoutRoutes"] {
   const value = readJson(env, "LOGOUT_ROUTES", '[{"path":"/accounts/logout/"}]') ?? [{ path: "/accounts/logout/" }, { path: "/admin/logout/" }];
@@ -61,8 +56,8 @@ export function parseSessionSettings(env: RawEnv): SessionSettings {
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) throw new ConfigError("SESSION_COOKIE_NAME", "is not a valid cookie name", "sessionid");
   return Object.freeze({
     cookieName,
-    timeoutMs: duration(env, "SESSION_TIMEOUT", "1h"),
-    rememberMs: duration(env, "SESSION_REMEMBER", "14d"),
+    timeoutMs: readDurationMs(env, "SESSION_TIMEOUT", "1h"),
+    rememberMs: readDurationMs(env, "SESSION_REMEMBER", "14d"),
     enforcement: readChoice(env, "SESSION_ENFORCEMENT", ["off", "strip", "reject"] as const, "strip"),
     logoutRoutes: Object.freeze(parseLogoutRoutes(env)),
     upstash: parseSessionsUpstash(env),

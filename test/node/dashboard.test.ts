@@ -12,7 +12,7 @@ import { type WranglerDev, startWranglerDev } from "./wrangler-dev.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ADMIN_TOKEN = randomBytes(24).toString("base64url");
-const KEY_PREFIX = `dashboard-test-${randomBytes(6).toString("hex")}`;
+const KEY_PREFIX = `${inject("keyPrefix")}-dashboard-${randomBytes(4).toString("hex")}`;
 const USERNAME = `mallory-${randomBytes(3).toString("hex")}`;
 const IP = "203.0.113.77";
 

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort } from "../../tools/shared/server.ts";
 
 let child: ChildProcess;
@@ -19,7 +19,7 @@ beforeAll(async () => {
   gatewayUrl = `http://127.0.0.1:${gateway}`;
   const env: NodeJS.ProcessEnv = { ...process.env, GATEWAY_PORT: String(gateway), DEMO_ORIGIN_PORT: String(origin), BRIDGE_PORT: String(bridge), NEON_HTTP_PORT: String(neon) };
   // Its own keys in the shared Redis, never the default prefix.
-  env.CACHE_KEY_PREFIX = `dev-test-${randomBytes(6).toString("hex")}`;
+  env.CACHE_KEY_PREFIX = `${inject("keyPrefix")}-dev-${randomBytes(4).toString("hex")}`;
   delete env.ORIGIN_URL;
   child = spawn("node_modules/.bin/tsx", ["tools/dev.ts"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -17,7 +17,7 @@ const TSX = "node_modules/.bin/tsx";
 const CLI = "tools/gateway-cli/index.ts";
 const ADMIN_TOKEN = randomBytes(24).toString("base64url");
 /** Each run counts under its own keys, so lists hold only what this file created. */
-const KEY_PREFIX = `cli-test-${randomBytes(6).toString("hex")}`;
+const KEY_PREFIX = `${inject("keyPrefix")}-cli-${randomBytes(4).toString("hex")}`;
 const LOGIN_ROUTES = JSON.stringify([{ path: "/api/login/", body: ["json"], success: [200], failure: [401] }]);
 
 let gateway: WranglerDev;

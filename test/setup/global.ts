@@ -23,6 +23,8 @@ declare module "vitest" {
     neonHttpUrl: string;
     djangoUrl: string;
     companionUrl: string;
+    /** This run's key prefix: every key the run's gateways write starts with it, never with the default `axes`. */
+    keyPrefix: string;
   }
 }
 
@@ -127,6 +129,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("neonHttpUrl", neonHttp.url);
   project.provide("djangoUrl", django.url);
   project.provide("companionUrl", companion.url);
+  project.provide("keyPrefix", `test-${randomBytes(6).toString("hex")}`);
   return async () => {
     for (const { child } of tools) {
       child.removeAllListeners("exit");

@@ -1,7 +1,7 @@
 /** The configuration check (every problem at once, ignored names), django-axes' aliases and AXES_ENABLED. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config";
-import { checkConfig, editDistance } from "../../src/config/check";
+import { ConfigError, parseConfig } from "../../src/settings";
+import { checkConfig, editDistance } from "../../src/settings/check";
 import { parseAddress } from "../../src/client/address";
 
 const upstash = { UPSTASH_REDIS_REST_URL: "https://example.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" };

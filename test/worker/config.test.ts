@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config";
+import { ConfigError, parseConfig } from "../../src/settings";
 import { isoDuration, parseDurationSeconds } from "../../src/config/duration";
 
 const upstash = { UPSTASH_REDIS_REST_URL: "https://example.upstash.io", UPSTASH_REDIS_REST_TOKEN: "t" };

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { type GatewayApp, createGateway } from "../../src/app";
-import { parseConfig } from "../../src/config";
+import { parseConfig } from "../../src/settings";
 
 export const bindings = env as unknown as Record<string, string>;
 
@@ -15,10 +15,11 @@ const { DATABASE_URL: _database, NEON_HTTP_ENDPOINT: _endpoint, ...upstashOnly }
 
 let counter = 0;
 /**
- * A fresh key prefix per gateway, so tests never share counters, also with other runs on the same Redis.
+ * A fresh key prefix per gateway under this run's prefix (test/setup/global.ts), so tests never share
+ * counters, also with other runs on the same Redis, and never write under the default `axes`.
  * Random, not time-based: a pinned clock (pinClock) gives two runs the same Date.now().
  */
-export const uniquePrefix = () => `t${(counter++).toString(36)}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+export const uniquePrefix = () => `${bindings.TEST_KEY_PREFIX}-${(counter++).toString(36)}${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`;
 
 /** A distinct documentation-range client address per call. */
 let ipCounter = 0;

@@ -2,7 +2,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config";
+import { ConfigError, parseConfig } from "../../src/settings";
 import { bindings, formLogin, gatewayWith, nextIp, statusesOf } from "./helpers";
 
 const lockedOut = async (gw: ReturnType<typeof gatewayWith>, user: string, ip: string) => {

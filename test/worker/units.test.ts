@@ -3,7 +3,7 @@ import { AddressList, groupedAddress, parseAddress } from "../../src/client/addr
 import { lockoutKeysFor, normaliseUsername } from "../../src/lockout/keys";
 import { cookieSpellings, parseCookieLikeDjango } from "../../src/http/cookies";
 import { hashSessionId } from "../../src/sessions/keys";
-import { canonicalPath } from "../../src/login/routes";
+import { canonicalPath } from "../../src/http/path";
 
 describe("addresses", () => {
   it("canonicalises IPv6 and folds IPv4-mapped addresses", () => {

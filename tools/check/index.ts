@@ -1,6 +1,6 @@
 /**
  * `npm run check [-- --env NAME] [--config wrangler.toml]`: the configuration as the Worker will read
- * it, parsed by the Worker's own parser (src/config), every problem at once with a valid example,
+ * it, parsed by the Worker's own parser (src/settings), every problem at once with a valid example,
  * warnings for names the gateway ignores, and the secrets a deploy still needs.
  * `npm run deploy [-- --env NAME ...]` runs it with `--deploy`: on an error it stops, otherwise it
  * runs `wrangler deploy` with the same arguments.
@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { checkConfig } from "../../src/config/check.ts";
+import { checkConfig } from "../../src/settings/check.ts";
 import { parseDevVars } from "./dev-vars.ts";
 
 /** Secrets (never in wrangler.toml), as .dev.vars.example documents them. */

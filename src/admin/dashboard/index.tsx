@@ -8,7 +8,7 @@
 import { type Context, Hono } from "hono";
 import { csrf } from "hono/csrf";
 import { timingSafeEqual } from "hono/utils/buffer";
-import type { GatewayConfig } from "../../config";
+import type { GatewayConfig } from "../../settings";
 import { logEvent } from "../../http/log";
 import type { LockoutPolicy } from "../../lockout/policy";
 import type { Stores } from "../../store";

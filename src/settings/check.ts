@@ -5,8 +5,8 @@
  * warn about names it never reads (a django-axes setting carried over, a typo).
  */
 import { type GatewayConfig, parseConfig } from "./index";
-import { ALIASES } from "./aliases";
-import { ConfigError, type RawEnv } from "./read";
+import { ALIASES } from "../config/aliases";
+import { ConfigError, type RawEnv } from "../config/read";
 
 /** A name that is set but does nothing as written, and what to write instead. */
 export interface ConfigWarning {

@@ -1,0 +1,66 @@
+/**
+ * The composition root: builds the stores the configuration names (counters, the Upstash client the
+ * rate limiter shares, sessions) and hands them out. One Failover (one circuit breaker, one probe,
+ * one copy-back) per Upstash database: the counters, the rate limits and the sessions share it unless
+ * SESSIONS_UPSTASH_* names a database of their own.
+ */
+import type { Redis } from "@upstash/redis/cloudflare";
+import { lockoutKeyPrefix } from "./lockout/keys";
+import { FailoverSessionStore } from "./sessions/failover";
+import { MemorySessionStore } from "./sessions/memory";
+import { PostgresSessionStore } from "./sessions/postgres";
+import { type SessionSettings, sessionRecordTtlMs } from "./sessions/settings";
+import { UpstashSessionStore } from "./sessions/upstash";
+import type { Stores } from "./store";
+import { FailoverStore } from "./store/failover";
+import { CircuitBreaker } from "./store/failover/breaker";
+import { Failover } from "./store/failover/runner";
+import { RequestScope } from "./store/failover/scope";
+import { MemoryStore } from "./store/memory";
+import { PostgresStore, createSqlClient } from "./store/postgres";
+import type { StoreSettings } from "./store/settings";
+import { UpstashStore, createUpstashClient, upstashCall } from "./store/upstash";
+
+/** What the stores are built from: the parsed configuration, or the part of it a test gives. */
+export interface StoresInput {
+  readonly store: StoreSettings;
+  readonly sessions: SessionSettings;
+  readonly keyPrefix: string;
+}
+
+export function createStores({ store: settings, sessions, keyPrefix }: StoresInput): Stores {
+  const { upstash, postgres, breaker } = settings;
+  const failoverFor = (client: Redis) =>
+    new Failover(new CircuitBreaker(breaker.failures, breaker.cooldownMs), "upstash", "postgres", async () => {
+      await upstashCall(() => client.ping());
+    });
+  const redis = upstash && createUpstashClient(upstash);
+  const sql = postgres && createSqlClient(postgres);
+  const fallback = sql && new PostgresStore(sql, postgres.timeoutMs);
+  const countersFailover = redis && fallback && failoverFor(redis);
+  const primary = redis && new UpstashStore(redis);
+  const store = primary && fallback && countersFailover ? new FailoverStore(primary, fallback, countersFailover, lockoutKeyPrefix(keyPrefix)) : (primary ?? fallback ?? new MemoryStore());
+
+  const ownDatabase = sessions.upstash && upstash ? createUpstashClient({ ...sessions.upstash, timeoutMs: upstash.timeoutMs }) : null;
+  const sessionsRedis = ownDatabase ?? redis;
+  const sessionsPrimary = sessionsRedis && new UpstashSessionStore(sessionsRedis, keyPrefix);
+  const sessionsFallback = sql && new PostgresSessionStore(sql, keyPrefix, postgres.timeoutMs);
+  const sessionsFailover = ownDatabase && sql ? failoverFor(ownDatabase) : countersFailover;
+  const sessionStore =
+    sessionsPrimary && sessionsFallback && sessionsFailover
+      ? new FailoverSessionStore(sessionsPrimary, sessionsFallback, sessionsFailover, sessionRecordTtlMs(sessions))
+      : (sessionsPrimary ?? sessionsFallback ?? new MemorySessionStore());
+
+  return {
+    store,
+    redis,
+    sessions: sessionStore,
+    forRequest(background) {
+      const scope = new RequestScope(background, (upstash?.timeoutMs ?? 0) + (postgres?.timeoutMs ?? 0));
+      return {
+        store: store instanceof FailoverStore ? store.forRequest(scope) : store,
+        sessions: sessionStore instanceof FailoverSessionStore ? sessionStore.forRequest(scope) : sessionStore,
+      };
+    },
+  };
+}
