@@ -3,6 +3,7 @@
  * A bad value throws ConfigError naming the variable and a valid example.
  */
 import { AddressList } from "../client/address";
+import { type DeviceSettings, parseDeviceSettings } from "../devices/settings";
 import { parseBasicAuthPaths } from "../login/basic";
 import { type LoginRoute, parseLoginRoutes } from "../login/routes";
 import { type LockoutSettings, parseLockoutSettings } from "../lockout/settings";
@@ -50,6 +51,8 @@ export interface GatewayConfig {
   /** RATE_LIMIT_ANALYTICS: @upstash/ratelimit's analytics (the Upstash console's rate-limit dashboard). @default false */
   readonly rateLimitAnalytics: boolean;
   readonly lockout: LockoutSettings;
+  /** Trusted-device cookies; null (off) unless DEVICE_COOKIE_SECRET is set. */
+  readonly devices: DeviceSettings | null;
   /** Seconds an isolate answers a known lock without asking the store; 0 = always ask. @default 5 */
   readonly lockCacheSeconds: number;
   readonly whitelist: AddressList;
@@ -226,6 +229,7 @@ export function parseConfig(input: RawEnv): GatewayConfig {
     rateLimits: Object.freeze({ policies: parseRateLimits(env), headers: parseHeaderStyle(env) }),
     rateLimitAnalytics: readBoolean(env, "RATE_LIMIT_ANALYTICS", false),
     lockout: parseLockoutSettings(env),
+    devices: parseDeviceSettings(env),
     lockCacheSeconds: readInteger(env, "LOCKOUT_CACHE_SECONDS", 5, { min: 0, max: 3600, example: "5" }),
     whitelist: parseAddressList(env, "AXES_WHITELIST_IPS"),
     blacklist: parseAddressList(env, "AXES_BLACKLIST_IPS"),

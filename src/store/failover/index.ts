@@ -11,7 +11,23 @@
  * fail, the StoreError reaches the caller, whose FAIL_MODE decides.
  */
 import { logEvent } from "../../http/log";
-import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, StoreError, type WindowCount } from "../contract";
+import {
+  type CounterPage,
+  type CounterRule,
+  type CounterSnapshot,
+  type CounterStore,
+  type DeviceCounted,
+  type DeviceRecord,
+  type DeviceRegistration,
+  type DeviceTrust,
+  type FailureCount,
+  type LockState,
+  type RefusedAttempts,
+  type Reservation,
+  StoreError,
+  type WindowCount,
+  grownCooloffMs,
+} from "../contract";
 import type { PostgresStore } from "../postgres";
 import type { CircuitBreaker } from "./breaker";
 import type { Failover } from "./runner";
@@ -77,34 +93,53 @@ export class FailoverStore implements CounterStore {
     return this.failover.run(operation, this.scope, onPrimary, onFallback);
   }
 
-  reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation> {
-    return this.withFailover("reserve", () => this.primary.reserve(keys, rule, reservationId), () => this.fallback.reserve(keys, rule, reservationId));
+  /**
+   * A device registered in one store is trusted by that store only: across a failover a device may
+   * lose its trust until its next success, never gain any (README: "Trusted devices").
+   */
+  reserve(keys: readonly string[], rule: CounterRule, reservationId: string, device?: DeviceTrust): Promise<Reservation> {
+    return this.withFailover("reserve", () => this.primary.reserve(keys, rule, reservationId, device), () => this.fallback.reserve(keys, rule, reservationId, device));
   }
 
   /**
    * A failure reserved in one store and confirmed in the other is still counted; its reservation
-   * then expires by itself. Counted in Upstash, it is copied to Postgres in the background.
+   * then expires by itself. Counted in Upstash, it is copied to Postgres in the background (a
+   * counter at the limit with the cool-off its lockout count gave it).
    */
-  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {
+  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted): Promise<FailureCount> {
     return this.withFailover(
       "confirm_failure",
       async () => {
         const asked = this.now();
-        const counted = await this.primary.confirmFailure(keys, reservationId, rule);
-        const expiresAtMs = rule.ttlSeconds === null ? null : asked + rule.ttlSeconds * 1000;
-        this.copyToFallback(keys.map((key, i) => ({ key, count: counted.counts[i] ?? 0, expiresAtMs })));
+        const counted = await this.primary.confirmFailure(keys, reservationId, rule, device);
+        const expiresAt = (count: number) =>
+          rule.ttlSeconds === null ? null : asked + (count >= rule.limit ? grownCooloffMs(rule.ttlSeconds * 1000, rule.growth, counted.lockouts ?? 1) : rule.ttlSeconds * 1000);
+        this.copyToFallback(keys.map((key, i) => ({ key, count: counted.counts[i] ?? 0, expiresAtMs: expiresAt(counted.counts[i] ?? 0) })));
         return counted;
       },
-      () => this.fallback.confirmFailure(keys, reservationId, rule),
+      () => this.fallback.confirmFailure(keys, reservationId, rule, device),
     );
   }
 
-  /** Clearing counters (reset on success) goes to both stores, like `reset`, so the Postgres copy goes too. */
-  async release(keys: readonly string[], reservationId: string, clearCounters: boolean): Promise<void> {
+  /** Clearing counters (reset on success) goes to both stores, like `reset`, so the Postgres copy goes too; a device registers where the release runs first. */
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, device?: DeviceRegistration): Promise<void> {
     if (!clearCounters) {
-      return this.withFailover("release", () => this.primary.release(keys, reservationId, false), () => this.fallback.release(keys, reservationId, false));
+      return this.withFailover("release", () => this.primary.release(keys, reservationId, false, device), () => this.fallback.release(keys, reservationId, false, device));
     }
-    await this.onBoth("release", keys, (store) => store.release(keys, reservationId, true));
+    await this.onBoth("release", keys, (store) => store.release(keys, reservationId, true, device));
+  }
+
+  listDevices(registry: string): Promise<DeviceRecord[]> {
+    return this.withFailover("list_devices", () => this.primary.listDevices(registry), () => this.fallback.listDevices(registry));
+  }
+
+  /** Revocation goes to both stores, like a reset: a device trusted by either is revoked in both. */
+  async revokeDevices(registry: string, ids: readonly string[] | null, counterOf: (id: string) => string): Promise<number> {
+    let removed = 0;
+    await this.onBoth("revoke_devices", [], async (store) => {
+      removed = Math.max(removed, await store.revokeDevices(registry, ids, counterOf));
+    });
+    return removed;
   }
 
   countRefused(refused: RefusedAttempts, rule: CounterRule): Promise<LockState> {

@@ -32,3 +32,20 @@ export const gatewayInflight = pgTable(
   },
   (table) => [primaryKey({ columns: [table.key, table.id] }), index("gateway_inflight_expires_at_idx").on(table.expiresAt)],
 );
+
+/**
+ * Trusted devices (device cookies): one row per username registry and device id, until it expires
+ * (AXES_DEVICE_COOKIE_LIFETIME after its last successful login), is replaced by the browser's next
+ * success, fails up to the limit, or is revoked.
+ */
+export const gatewayDevices = pgTable(
+  "gateway_devices",
+  {
+    registry: text("registry").notNull(),
+    id: text("id").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    /** JSON text: issued at, address, user agent (what the admin listing shows). */
+    info: text("info").notNull().default("{}"),
+  },
+  (table) => [primaryKey({ columns: [table.registry, table.id] }), index("gateway_devices_expires_at_idx").on(table.expiresAt)],
+);
