@@ -18,6 +18,7 @@ const LOGIN = "/accounts/login/";
 const backends = [
   { name: "Upstash", settings: {} },
   { name: "Postgres", settings: { ...postgres, UPSTASH_REDIS_REST_URL: undefined, UPSTASH_REDIS_REST_TOKEN: undefined } },
+  { name: "Upstash with the Postgres fallback", settings: postgres },
 ] as const;
 
 type Gateway = ReturnType<typeof gatewayWith>;

@@ -15,7 +15,9 @@ export type Command =
   | { readonly name: "lockouts reset"; readonly ip?: string; readonly username?: string }
   | { readonly name: "sessions list"; readonly username: string }
   | { readonly name: "sessions revoke"; readonly by: "session_id"; readonly sessionId: string }
-  | { readonly name: "sessions revoke"; readonly by: "username"; readonly username: string };
+  | { readonly name: "sessions revoke"; readonly by: "username"; readonly username: string }
+  | { readonly name: "devices list"; readonly username: string }
+  | { readonly name: "devices revoke"; readonly username: string; readonly deviceId?: string };
 
 /** What the user asked for: usage, or a command with the global options. */
 export type Invocation =
@@ -32,11 +34,14 @@ const COMMANDS: Record<CommandName, { readonly options: readonly string[]; reado
   "lockouts reset": { options: ["ip", "username"], example: "lockouts reset --ip 203.0.113.9" },
   "sessions list": { options: ["username"], example: "sessions list --username alice" },
   "sessions revoke": { options: ["session-id", "username"], example: "sessions revoke --username alice" },
+  "devices list": { options: ["username"], example: "devices list --username alice" },
+  "devices revoke": { options: ["username", "device-id"], example: "devices revoke --username alice --device-id 0123456789abcdef0123456789abcdef" },
 };
 
 const GROUPS: Record<string, readonly string[]> = {
   lockouts: ["list", "status", "reset"],
   sessions: ["list", "revoke"],
+  devices: ["list", "revoke"],
 };
 
 /** The usage text printed by `--help` and with no arguments. */
@@ -52,6 +57,9 @@ Commands:
   sessions list --username NAME                sessions the gateway recorded for a user
   sessions revoke --session-id ID | --username NAME
                                                revoke one session (raw cookie value) or all of a user's
+  devices list --username NAME                 a user's trusted devices (device cookies)
+  devices revoke --username NAME [--device-id ID]
+                                               revoke one trusted device, or all of a user's
 
 Global options:
   --json        print the API's JSON answer as is
@@ -79,6 +87,7 @@ const OPTIONS = {
   ip: { type: "string" },
   username: { type: "string" },
   "session-id": { type: "string" },
+  "device-id": { type: "string" },
 } as const;
 
 const example = (name: CommandName): string => `Example: npm run gateway -- ${COMMANDS[name].example}`;
@@ -100,7 +109,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
 
   const name = commandName(positionals);
   const allowed = COMMANDS[name].options;
-  for (const option of ["ip", "username", "session-id"] as const) {
+  for (const option of ["ip", "username", "session-id", "device-id"] as const) {
     if (values[option] === undefined) continue;
     if (!allowed.includes(option)) {
       throw new UsageError(`--${option} is not an option of "${name}". ${example(name)}`);
@@ -151,8 +160,8 @@ function commandName(positionals: readonly string[]): CommandName {
   return name;
 }
 
-function buildCommand(name: CommandName, values: { ip?: string; username?: string; "session-id"?: string }): Command {
-  const { ip, username, "session-id": sessionId } = values;
+function buildCommand(name: CommandName, values: { ip?: string; username?: string; "session-id"?: string; "device-id"?: string }): Command {
+  const { ip, username, "session-id": sessionId, "device-id": deviceId } = values;
   switch (name) {
     case "health":
     case "lockouts list":
@@ -174,5 +183,9 @@ function buildCommand(name: CommandName, values: { ip?: string; username?: strin
         );
       }
       return sessionId !== undefined ? { name, by: "session_id", sessionId } : { name, by: "username", username: username! };
+    case "devices list":
+    case "devices revoke":
+      if (username === undefined) throw new UsageError(`"${name}" needs --username. ${example(name)}`);
+      return name === "devices list" ? { name, username } : { name, username, ...(deviceId !== undefined && { deviceId }) };
   }
 }

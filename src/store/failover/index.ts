@@ -137,7 +137,9 @@ export class FailoverStore implements CounterStore {
   async revokeDevices(registry: string, ids: readonly string[] | null, counterOf: (id: string) => string): Promise<number> {
     let removed = 0;
     await this.onBoth("revoke_devices", [], async (store) => {
-      removed = Math.max(removed, await store.revokeDevices(registry, ids, counterOf));
+      // Read `removed` only after the await: the two stores answer in either order.
+      const count = await store.revokeDevices(registry, ids, counterOf);
+      removed = Math.max(removed, count);
     });
     return removed;
   }
