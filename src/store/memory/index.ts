@@ -109,7 +109,8 @@ export class MemoryStore implements CounterStore {
     const trusted = device !== undefined && this.trusts(device.registry, device.id);
     const keys = trusted ? device.keys : ordinary;
     const reservation = this.reserveOn(keys, rule, reservationId);
-    if (trusted && reservation.kind === "locked" && (this.live(device.keys.at(-1)!)?.count ?? 0) >= rule.limit) this.devices.get(device.registry)?.delete(device.id);
+    // A trusted device counted up to the limit while locked loses its trust, as in the scripts.
+    if (trusted && reservation.kind === "locked" && rule.countWhileLocked && (this.live(device.keys.at(-1)!)?.count ?? 0) >= rule.limit) this.devices.get(device.registry)?.delete(device.id);
     if (reservation.kind === "busy" || device === undefined) return reservation;
     return { ...reservation, trusted };
   }
