@@ -197,6 +197,16 @@ describe("trusted devices: settings and round trips", () => {
     expect(await listed.json()).toEqual({ error: "trusted devices are off (set DEVICE_COOKIE_SECRET to turn them on)" });
   });
 
+  it("shows the settings in the admin health's configuration, never the secrets", async () => {
+    const gw = gatewayWith({ ADMIN_TOKEN, DEVICE_COOKIE_SECRET: NEW_SECRET, DEVICE_COOKIE_SECRET_PREVIOUS: SECRET, AXES_COOLOFF_GROWTH: "2", AXES_COOLOFF_MAX: "4h" });
+    const text = await (await gw.request("/__gateway/health", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    const { config } = JSON.parse(text) as { config: { trusted_devices: unknown; lockout: { cooloff_growth: unknown } } };
+    expect(config.trusted_devices).toEqual({ cookie: "axes_device", lifetime_seconds: 2_592_000, rotating: true });
+    expect(config.lockout.cooloff_growth).toEqual({ factor: 2, memory_seconds: 86_400, max_seconds: 14_400 });
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain(NEW_SECRET);
+  });
+
   it("refuses a short secret, and a previous secret without a current one, at startup", () => {
     expect(() => gatewayWith({ DEVICE_COOKIE_SECRET: "short" })).toThrow(/DEVICE_COOKIE_SECRET: must be at least 32 printable ASCII characters/);
     expect(() => gatewayWith({ DEVICE_COOKIE_SECRET_PREVIOUS: SECRET })).toThrow(/DEVICE_COOKIE_SECRET: is required when DEVICE_COOKIE_SECRET_PREVIOUS is set/);
