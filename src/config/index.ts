@@ -215,10 +215,11 @@ export function parseConfig(input: RawEnv): GatewayConfig {
   const usernameField = readText(env, "AXES_USERNAME_FORM_FIELD") ?? "username";
   const keyPrefix = readText(env, "CACHE_KEY_PREFIX") ?? "axes";
   if (!/^[\w.-]{1,64}$/.test(keyPrefix)) throw new ConfigError("CACHE_KEY_PREFIX", "use 1-64 letters, digits, '_', '.' or '-'", "myapp");
+  const devices = parseDeviceSettings(env);
   return Object.freeze({
     environment,
     enabled: readBoolean(env, "AXES_ENABLED", true),
-    origin: parseOrigin(env),
+    origin: Object.freeze({ ...parseOrigin(env), gatewayCookies: devices ? [devices.cookieName] : [] }),
     login: Object.freeze({
       routes: parseLoginRoutes(env, usernameField),
       basicAuthPaths: parseBasicAuthPaths(env),
@@ -229,7 +230,7 @@ export function parseConfig(input: RawEnv): GatewayConfig {
     rateLimits: Object.freeze({ policies: parseRateLimits(env), headers: parseHeaderStyle(env) }),
     rateLimitAnalytics: readBoolean(env, "RATE_LIMIT_ANALYTICS", false),
     lockout: parseLockoutSettings(env),
-    devices: parseDeviceSettings(env),
+    devices,
     lockCacheSeconds: readInteger(env, "LOCKOUT_CACHE_SECONDS", 5, { min: 0, max: 3600, example: "5" }),
     whitelist: parseAddressList(env, "AXES_WHITELIST_IPS"),
     blacklist: parseAddressList(env, "AXES_BLACKLIST_IPS"),

@@ -197,6 +197,15 @@ describe("trusted devices: settings and round trips", () => {
     expect(await listed.json()).toEqual({ error: "trusted devices are off (set DEVICE_COOKIE_SECRET to turn them on)" });
   });
 
+  it("keeps the device cookie at the edge: the origin gets the other cookies only", async () => {
+    const gw = gatewayWith({ DEVICE_COOKIE_SECRET: SECRET });
+    const { cookie } = await logIn(gw, nextIp());
+    await origin.resetStats();
+    const again = await logIn(gw, nextIp(), `theme=dark; ${cookie}; lang=en`);
+    expect(again.status).toBe(302);
+    expect((await origin.stats()).lastLoginHeaders?.cookie).toBe("theme=dark; lang=en");
+  });
+
   it("shows the settings in the admin health's configuration, never the secrets", async () => {
     const gw = gatewayWith({ ADMIN_TOKEN, DEVICE_COOKIE_SECRET: NEW_SECRET, DEVICE_COOKIE_SECRET_PREVIOUS: SECRET, AXES_COOLOFF_GROWTH: "2", AXES_COOLOFF_MAX: "4h" });
     const text = await (await gw.request("/__gateway/health", { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
