@@ -20,7 +20,7 @@ export interface DeviceClaim {
 
 /** Clocks of isolates disagree a little: an issue time this far ahead still counts as now. */
 const SKEW_MS = 5 * 60_000;
-/** No cookie of ours is longer (a username enters keys at most 200 encoded characters; its base64 here is bounded the same way by the body limits). */
+/** No cookie of ours is longer: usernames of more than 1,024 bytes get none (src/devices: MAX_USERNAME_BYTES). */
 const MAX_VALUE = 4096;
 const VERSION = "1";
 

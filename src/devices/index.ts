@@ -20,6 +20,9 @@ export interface NewDevice {
   readonly setCookie: string;
 }
 
+/** The longest username (UTF-8 bytes) that gets a device cookie: its base64 keeps the cookie well under 4 KB. */
+export const MAX_USERNAME_BYTES = 1024;
+
 /** The longest user agent kept in a device's listing entry. */
 const USER_AGENT_MAX = 200;
 
@@ -41,9 +44,12 @@ export class TrustedDevices {
 
   /**
    * A new device for a successful login as `username`, replacing the one the browser presented (so a
-   * copy of the old cookie stops working), with what the admin listing shows about it.
+   * copy of the old cookie stops working), with what the admin listing shows about it; null for a
+   * username longer than MAX_USERNAME_BYTES.
    */
-  async issue(username: string, replaces: DeviceClaim | null, client: { readonly ip: string; readonly userAgent: string }): Promise<NewDevice> {
+  async issue(username: string, replaces: DeviceClaim | null, client: { readonly ip: string; readonly userAgent: string }): Promise<NewDevice | null> {
+    // Browsers drop cookies over 4 KB: a username that long gets no device (and loses nothing else).
+    if (new TextEncoder().encode(username).length > MAX_USERNAME_BYTES) return null;
     const issuedAtMs = this.now();
     const id = newDeviceId();
     const info = JSON.stringify({ issued_at: new Date(issuedAtMs).toISOString(), ip: client.ip, user_agent: client.userAgent.slice(0, USER_AGENT_MAX) });
