@@ -10,6 +10,7 @@ import { createAdmin } from "./admin";
 import { DEFAULT_ADMIN_PREFIX } from "./settings/admin";
 import { type ClientAddress, clientAddressOf } from "./client/address";
 import type { GatewayConfig } from "./settings";
+import { TrustedDevices } from "./devices";
 import { gatewayErrorResponse } from "./http/errors";
 import { logEvent } from "./http/log";
 import { canonicalPath, isUnder } from "./http/path";
@@ -78,7 +79,8 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
   });
   const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis, config.rateLimitAnalytics);
   const sessions = new SessionRegistry(config.sessions, stores.sessions);
-  const admin = createAdmin({ config, stores, policy, sessions });
+  const devices = config.devices && new TrustedDevices(config.devices, config.keyPrefix);
+  const admin = createAdmin({ config, stores, policy, sessions, devices });
   const adminPrefix = canonicalPath(config.admin?.prefix ?? DEFAULT_ADMIN_PREFIX);
   const limitsByUser = config.rateLimits.policies.some((policy) => policy.key.some((part) => part.kind === "user"));
 
@@ -202,10 +204,10 @@ export function createGateway(config: GatewayConfig, stores: Stores = createStor
     let response: Response;
     if (route) {
       const read = async () => bodyCredentials(await readLoginBody(request, route.body, route.usernameField, config.login.maxBodyBytes));
-      response = await handleLoginAttempt(config, policy, { ...attempt, route, read }, hooks);
+      response = await handleLoginAttempt(config, policy, { ...attempt, route, read }, hooks, devices);
     } else if (basic) {
       const read = async () => readBasicCredentials(request.headers.get("authorization") ?? "");
-      response = await handleLoginAttempt(config, policy, { ...attempt, route: BASIC_OUTCOME, read }, hooks);
+      response = await handleLoginAttempt(config, policy, { ...attempt, route: BASIC_OUTCOME, read }, hooks, devices);
     } else {
       response = await forwardToOrigin(request, config.origin, client);
       await countReportedLogin(config, policy, { ...attempt, response, path: c.req.path }, hooks);

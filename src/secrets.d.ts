@@ -18,6 +18,8 @@ interface Env {
   LOCKOUT_WEBHOOK_URL?: string;
   SESSIONS_UPSTASH_REDIS_REST_URL?: string;
   SESSIONS_UPSTASH_REDIS_REST_TOKEN?: string;
+  DEVICE_COOKIE_SECRET?: string;
+  DEVICE_COOKIE_SECRET_PREVIOUS?: string;
   /** Optional Workers Analytics Engine dataset: one datapoint per security decision. */
   ANALYTICS?: AnalyticsEngineDataset;
 }

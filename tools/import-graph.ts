@@ -12,7 +12,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["config/read", "config/duration", "config/aliases", "crypto", "secrets.d"],
   ["client", "http"],
   ["store"],
-  ["lockout", "history"],
+  ["lockout", "history", "devices"],
   ["sessions"],
   ["proxy", "ratelimit"],
   ["login"],

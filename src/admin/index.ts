@@ -9,6 +9,7 @@
 import { type Context, Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import type { GatewayConfig } from "../settings";
+import type { TrustedDevices } from "../devices";
 import { logEvent } from "../http/log";
 import { normaliseUsername } from "../lockout/keys";
 import type { LockoutPolicy } from "../lockout/policy";
@@ -20,6 +21,7 @@ import type { AdminBindings } from "./bindings";
 import { createDashboard } from "./dashboard";
 import { storeHealth } from "./health";
 import { AdminInputError, type ClientFilter, LockoutAdmin } from "./lockouts";
+import { deviceRoutes } from "./devices";
 import { configSummary } from "./summary";
 
 export interface AdminDependencies {
@@ -27,6 +29,8 @@ export interface AdminDependencies {
   readonly stores: Stores;
   readonly policy: LockoutPolicy;
   readonly sessions: SessionRegistry;
+  /** Trusted devices; null when off (DEVICE_COOKIE_SECRET unset). */
+  readonly devices?: TrustedDevices | null;
 }
 
 async function jsonBody(request: Request): Promise<Record<string, unknown>> {
@@ -78,7 +82,7 @@ export type AdminApp = Hono<{ Bindings: AdminBindings }>;
 const methodNotAllowed = (allowed: string) => (c: Context) => c.json({ error: `method not allowed; use ${allowed}` }, 405, { allow: allowed });
 
 /** The admin routes, paths relative to the prefix; a 404 responder when the API is disabled. */
-export function createAdmin({ config, stores, policy, sessions }: AdminDependencies): AdminApp {
+export function createAdmin({ config, stores, policy, sessions, devices = null }: AdminDependencies): AdminApp {
   const admin: AdminApp = new Hono<{ Bindings: AdminBindings }>();
   // Lockout lists, health and pages are about now and about people: never cached anywhere.
   admin.use(async function noStore(c, next) {
@@ -162,6 +166,8 @@ export function createAdmin({ config, stores, policy, sessions }: AdminDependenc
     return c.json({ revoked });
   });
 
+  admin.route("/", deviceRoutes(config, stores.store, devices, jsonBody));
+
   // Registered after the handlers above, so they only see the methods those do not take (HEAD is GET's).
   for (const [path, allowed] of [
     ["/health", "GET, HEAD"],
@@ -171,6 +177,8 @@ export function createAdmin({ config, stores, policy, sessions }: AdminDependenc
     ["/attempts", "GET, HEAD"],
     ["/sessions", "GET, HEAD"],
     ["/sessions/revoke", "POST"],
+    ["/devices", "GET, HEAD"],
+    ["/devices/revoke", "POST"],
   ] as const) {
     admin.all(path, methodNotAllowed(allowed));
   }

@@ -7,7 +7,7 @@
  *   their combinations (every IP or username part of the counter matches).
  */
 import { type ClientAddress, groupedAddress, parseAddress } from "../client/address";
-import { DIGEST_MARK, keyParts, lockoutKeyPrefix, lockoutKeysFor, normaliseUsername, usernameInKey } from "../lockout/keys";
+import { DIGEST_MARK, deviceCounterKey, keyParts, lockoutKeyPrefix, lockoutKeysFor, normaliseUsername, usernameInKey } from "../lockout/keys";
 import { retryAfterOf } from "../lockout/policy";
 import type { LockoutParameter, LockoutSettings } from "../lockout/settings";
 import type { CounterSnapshot, CounterStore } from "../store/contract";
@@ -31,6 +31,8 @@ export interface CounterView {
   readonly ip_address?: string;
   readonly username?: string;
   readonly user_agent?: string;
+  /** A trusted device's own counter (its id). */
+  readonly device?: string;
   readonly failures: number;
   readonly locked: boolean;
   readonly retry_after_seconds: number | null;
@@ -90,6 +92,11 @@ export class LockoutAdmin {
     private readonly keyPrefix: string,
   ) {}
 
+  /** Where trusted devices' own counters start (`deviceCounterKey`). */
+  private get devicePrefix(): string {
+    return deviceCounterKey(this.keyPrefix, "");
+  }
+
   private view(counter: CounterSnapshot, now: number): CounterView {
     const parts = keyParts(counter.key, this.keyPrefix);
     const locked = this.settings.lockOutAtFailure && counter.count >= this.settings.failureLimit;
@@ -97,6 +104,7 @@ export class LockoutAdmin {
       ...(parts.ip_address !== undefined && { ip_address: parts.ip_address }),
       ...(parts.username !== undefined && { username: parts.username.startsWith(DIGEST_MARK) ? parts.username : decodeURIComponent(parts.username) }),
       ...(parts.user_agent !== undefined && { user_agent: parts.user_agent }),
+      ...(counter.key.startsWith(this.devicePrefix) && { device: counter.key.slice(this.devicePrefix.length) }),
       failures: counter.count,
       locked,
       // The same rounding as the policy's Retry-After.

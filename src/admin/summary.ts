@@ -14,8 +14,14 @@ export function configSummary(config: GatewayConfig) {
       reset_on_success: config.lockout.resetOnSuccess,
       http_response_code: config.lockout.httpResponseCode,
       ipv6_prefix: config.lockout.ipv6Prefix,
+      cooloff_growth: config.lockout.cooloffGrowth && {
+        factor: config.lockout.cooloffGrowth.factor,
+        memory_seconds: config.lockout.cooloffGrowth.memorySeconds,
+        max_seconds: config.lockout.cooloffGrowth.maxSeconds,
+      },
     },
     history: { enabled: config.history.enabled, max_entries: config.history.maxEntries, retention_seconds: config.history.retentionSeconds },
+    trusted_devices: config.devices && { cookie: config.devices.cookieName, lifetime_seconds: config.devices.lifetimeSeconds, rotating: config.devices.previousSecret !== null },
     whitelist_entries: config.whitelist.size,
     blacklist_entries: config.blacklist.size,
     stores: { upstash: config.store.upstash !== null, postgres: config.store.postgres !== null },
@@ -35,6 +41,8 @@ function secrets(config: GatewayConfig): Record<string, boolean> {
     UPSTASH_REDIS_REST_TOKEN: config.store.upstash !== null,
     DATABASE_URL: config.store.postgres !== null,
     LOCKOUT_WEBHOOK_URL: config.lockoutWebhook !== null,
+    DEVICE_COOKIE_SECRET: config.devices !== null,
+    DEVICE_COOKIE_SECRET_PREVIOUS: config.devices?.previousSecret != null,
   };
 }
 

@@ -93,3 +93,11 @@ export async function lockoutKeysFor(
   }
   return [...keys];
 }
+
+export { lockoutHistoryKey } from "../store/contract";
+
+/** A trusted device's own failure counter, under the lockout prefix. */
+export const deviceCounterKey = (prefix: string, deviceId: string): string => `${lockoutKeyPrefix(prefix)}device=${deviceId}`;
+
+/** The registry of a username's trusted devices. */
+export const deviceRegistryKey = async (prefix: string, username: string): Promise<string> => `${prefix}:devices:${await usernameInKey(username)}`;

@@ -12,11 +12,11 @@
 import type { AddressList } from "../client/address";
 import { logEvent } from "../http/log";
 import { retryAfterSeconds } from "../http/retry-after";
-import { type CounterRule, type CounterStore, StoreError } from "../store/contract";
+import { type CounterRule, type CounterStore, type DeviceCounted, type DeviceRegistration, type DeviceTrust, StoreError, grownCooloffMs } from "../store/contract";
 import { type Background, runDetached } from "../store/failover/scope";
 import type { AttemptNote, AttemptOutcome, AttemptRecord, HistoryTarget } from "../store/history";
 import { attemptRecordOf } from "./history";
-import { type LoginClient, lockoutKeysFor } from "./keys";
+import { type LoginClient, deviceCounterKey, deviceRegistryKey, lockoutKeysFor } from "./keys";
 import type { LockoutSettings } from "./settings";
 
 /** How the origin's answer to an attempt reads (login/outcome.ts reads it); the policy settles on it. */
@@ -29,19 +29,23 @@ export const DEFAULT_LOCK_CACHE_SECONDS = 5;
 export type Admission =
   /** Whitelisted: not counted, never locked. */
   | { readonly kind: "exempt" }
-  /** Refused at the edge; the origin never sees it. */
-  | { readonly kind: "locked"; readonly failures: number; readonly retryAfterSeconds: number | null }
+  /** Refused at the edge; the origin never sees it. `cooloffSeconds`: the lock's whole cool-off (grown for a repeat offender); null = none. */
+  | { readonly kind: "locked"; readonly failures: number; readonly retryAfterSeconds: number | null; readonly cooloffSeconds: number | null }
   /**
    * Held while other attempts of the same client were in flight, for the whole LOGIN_INFLIGHT_WAIT:
    * not counted, not a lock; the client is asked to try again in a second.
    */
   | { readonly kind: "busy"; readonly failures: number; readonly inFlight: number; readonly waitedMs: number }
-  /** Reserved and allowed through; settle it with the origin's outcome. */
+  /**
+   * Reserved and allowed through; settle it with the origin's outcome. `device`: the attempt was
+   * counted as a trusted device (on its own counter instead of the username's).
+   */
   | {
       readonly kind: "admitted";
       readonly keys: readonly string[];
       readonly reservationId: string;
       readonly failures: number;
+      readonly device?: DeviceCounted;
       /** The attempt's history record, its outcome set when it settles; absent without a history. */
       readonly record?: AttemptRecord;
     };
@@ -50,7 +54,7 @@ export type Admission =
 export type Verdict =
   /** The origin's answer stands; `failures` is the confirmed count after a failure, null otherwise. */
   | { readonly kind: "pass"; readonly failures: number | null }
-  | { readonly kind: "locked-out"; readonly failures: number; readonly retryAfterSeconds: number | null };
+  | { readonly kind: "locked-out"; readonly failures: number; readonly retryAfterSeconds: number | null; readonly cooloffSeconds: number | null };
 
 export type { Background } from "../store/failover/scope";
 
@@ -88,6 +92,8 @@ interface KnownLock {
   /** When the lock itself ends; null = only an admin lifts it. */
   readonly endsAt: number | null;
   readonly failures: number;
+  /** The lock's whole cool-off (grown for a repeat offender); null = none. */
+  readonly cooloffSeconds: number | null;
 }
 
 /** Attempts refused from the cache for one lock, waiting for their background write. */
@@ -192,11 +198,17 @@ export class LockoutPolicy {
   }
 
   /** `endsAt` is the store's lock end measured from when the store was asked, so the cache never outlasts it. */
-  private rememberLock(keys: readonly string[], failures: number, endsAt: number | null): void {
+  private rememberLock(keys: readonly string[], failures: number, endsAt: number | null, cooloffSeconds: number | null): void {
     if (this.lockCacheMs <= 0) return;
     const until = Math.min(this.now() + this.lockCacheMs, endsAt ?? Number.POSITIVE_INFINITY);
     if (this.knownLocks.size >= KNOWN_LOCKS_MAX) this.knownLocks.clear();
-    for (const key of keys) this.knownLocks.set(key, { until, endsAt, failures });
+    for (const key of keys) this.knownLocks.set(key, { until, endsAt, failures, cooloffSeconds });
+  }
+
+  /** The whole cool-off of a lock whose counters remember `lockouts` lockouts (cool-offs that grow); null = none. */
+  private cooloffOf(lockouts: number | undefined): number | null {
+    const { cooloffSeconds, cooloffGrowth } = this.settings;
+    return cooloffSeconds === null ? null : grownCooloffMs(cooloffSeconds * 1000, cooloffGrowth, lockouts ?? 1) / 1000;
   }
 
   /** Forgets locks this isolate remembers for the keys (after an admin reset). */
@@ -213,6 +225,7 @@ export class LockoutPolicy {
       countWhileLocked: resetCoolOffOnFailureDuringLockout,
       reservationMs: this.reservationMs,
       idleSeconds: this.idleCounterSeconds,
+      growth: this.settings.cooloffGrowth,
     };
   }
 
@@ -227,6 +240,17 @@ export class LockoutPolicy {
     return this.history === null || kept.length === 0 ? undefined : { target: this.history, records: kept };
   }
 
+  /**
+   * How an attempt presenting a device cookie (already verified for its username) is counted while
+   * the registry trusts the device: its counters that do not involve the username, and the device's
+   * own counter (last), instead of the username's.
+   */
+  private async trustFor(client: LoginClient, deviceId: string): Promise<DeviceTrust> {
+    const withoutUsername = this.settings.parameters.filter((combination) => !combination.includes("username"));
+    const keys = withoutUsername.length === 0 ? [] : await lockoutKeysFor(this.keyPrefix, withoutUsername, client, this.settings.ipv6Prefix);
+    return { registry: await deviceRegistryKey(this.keyPrefix, client.username), id: deviceId, keys: [...keys, deviceCounterKey(this.keyPrefix, deviceId)] };
+  }
+
   /** Counter keys of a client, for admission and for admin resets. */
   keysFor(client: LoginClient): Promise<string[]> {
     return lockoutKeysFor(this.keyPrefix, this.settings.parameters, client, this.settings.ipv6Prefix);
@@ -235,32 +259,39 @@ export class LockoutPolicy {
   /**
    * Says whether the attempt may reach the origin, reserving its slot when it may. An attempt that
    * finds the slots taken by attempts still in flight is held (polling with backoff) for at most
-   * LOGIN_INFLIGHT_WAIT. Throws StoreError when the store fails.
+   * LOGIN_INFLIGHT_WAIT. `deviceId`: the device of a cookie verified for this username, counted as
+   * a trusted device while the store's registry still trusts it. Throws StoreError when the store fails.
    */
-  async admit(client: LoginClient, method: string, background: Background = runDetached, store: CounterStore = this.store): Promise<Admission> {
+  async admit(client: LoginClient, method: string, background: Background = runDetached, store: CounterStore = this.store, deviceId: string | null = null): Promise<Admission> {
     if (this.whitelist.has(client.address)) return { kind: "exempt" };
-    const keys = await this.keysFor(client);
+    const ordinary = await this.keysFor(client);
+    const trust = deviceId === null || client.username === "" ? undefined : await this.trustFor(client, deviceId);
     const rule = this.rule(method);
     const reservationId = crypto.randomUUID();
-    const record = await this.recordOf(client, keys, "locked");
+    const record = await this.recordOf(client, ordinary, "locked");
     const started = this.now();
     for (let pause = HOLD_FIRST_MS; ; pause = Math.min(pause * 2, HOLD_MAX_MS)) {
-      const known = rule.lockOutAtFailure ? this.knownLock(keys) : undefined;
+      // A device cookie skips locks cached for the username: only the store knows whether it is still trusted.
+      const cached = trust?.keys ?? ordinary;
+      const known = rule.lockOutAtFailure ? this.knownLock(cached) : undefined;
       if (known) {
-        if (rule.countWhileLocked) this.countRefused(known.key, keys, rule, background, store, record);
+        if (rule.countWhileLocked) this.countRefused(known.key, cached, rule, background, store, record);
         const msLeft = known.lock.endsAt === null ? null : known.lock.endsAt - this.now();
-        return { kind: "locked", failures: known.lock.failures, retryAfterSeconds: retryAfterOf(msLeft) };
+        return { kind: "locked", failures: known.lock.failures, retryAfterSeconds: retryAfterOf(msLeft), cooloffSeconds: known.lock.cooloffSeconds };
       }
       const asked = this.now();
-      const reservation = await store.reserve(keys, rule, reservationId, this.note([record]));
+      const reservation = await store.reserve(ordinary, rule, reservationId, trust, this.note([record]));
+      const keys = trust && reservation.kind !== "busy" && reservation.trusted ? trust.keys : ordinary;
       if (reservation.kind === "locked") {
         const endsAt = reservation.lockMsLeft === null ? null : asked + reservation.lockMsLeft;
-        await this.noteLockout(keys, reservation.counts, endsAt, store);
-        return { kind: "locked", failures: reservation.failures, retryAfterSeconds: retryAfterOf(reservation.lockMsLeft) };
+        const cooloffSeconds = this.cooloffOf(reservation.lockouts);
+        await this.noteLockout(keys, reservation.counts, endsAt, cooloffSeconds, store);
+        return { kind: "locked", failures: reservation.failures, retryAfterSeconds: retryAfterOf(reservation.lockMsLeft), cooloffSeconds };
       }
       if (reservation.kind === "reserved") {
         this.forgetLocks(keys); // the store says unlocked (an admin reset elsewhere): drop any refresh grace
-        return { kind: "admitted", keys, reservationId, failures: reservation.failures, ...(record && { record }) };
+        const device = keys === ordinary || !trust ? {} : { device: { registry: trust.registry, id: trust.id, counter: trust.keys.at(-1)! } };
+        return { kind: "admitted", keys, reservationId, failures: reservation.failures, ...device, ...(record && { record }) };
       }
       const waitedMs = this.now() - started;
       if (waitedMs + pause > this.inFlightWaitMs) return { kind: "busy", failures: reservation.failures, inFlight: reservation.inFlight, waitedMs };
@@ -300,7 +331,7 @@ export class LockoutPolicy {
       const state = await store.countRefused({ lockKey, attempts: batch.attempts }, rule, this.note(batch.records));
       if (!state.locked) return this.forgetLocks([lockKey]);
       const endsAt = state.lockMsLeft === null ? null : asked + state.lockMsLeft;
-      await this.noteLockout([lockKey], [state.failures], endsAt, store);
+      await this.noteLockout([lockKey], [state.failures], endsAt, this.knownLocks.get(lockKey)?.cooloffSeconds ?? this.settings.cooloffSeconds, store);
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
       logEvent("refused_count_failed", { store: error.store, reason: error.reason, attempts: Math.max(...batch.attempts.values()) }, "error");
@@ -311,37 +342,40 @@ export class LockoutPolicy {
    * Remembers the counters at the limit in this isolate, and hands them to the store, which may keep
    * a second copy of the lockout.
    */
-  private async noteLockout(keys: readonly string[], counts: readonly number[], endsAt: number | null, store: CounterStore): Promise<void> {
+  private async noteLockout(keys: readonly string[], counts: readonly number[], endsAt: number | null, cooloffSeconds: number | null, store: CounterStore): Promise<void> {
     const locking = keys.flatMap((key, i) => ((counts[i] ?? 0) >= this.settings.failureLimit ? [{ key, count: counts[i]!, expiresAtMs: endsAt }] : []));
     if (locking.length === 0) return;
-    this.rememberLock(locking.map((c) => c.key), Math.max(...locking.map((c) => c.count)), endsAt);
+    this.rememberLock(locking.map((c) => c.key), Math.max(...locking.map((c) => c.count)), endsAt, cooloffSeconds);
     await store.noteLockout?.(locking);
   }
 
   /**
    * Turns the origin's outcome into the final answer: a failure becomes a confirmed failure (and, at
    * the limit, gets the lockout response at once, as in axes); anything else gives the reservation
-   * back, or with AXES_RESET_ON_SUCCESS also clears the client's counters.
+   * back, or with AXES_RESET_ON_SUCCESS also clears the client's counters. A success's `device`
+   * (trusted devices) is registered in the same store call as the release.
    */
-  async settle(admission: Admission, outcome: LoginOutcome, method: string, store: CounterStore = this.store): Promise<Verdict> {
+  async settle(admission: Admission, outcome: LoginOutcome, method: string, store: CounterStore = this.store, device?: DeviceRegistration): Promise<Verdict> {
     if (admission.kind !== "admitted") return { kind: "pass", failures: null };
     const { keys, reservationId, record } = admission;
     if (outcome !== "failure") {
-      await store.release(keys, reservationId, outcome === "success" && this.settings.resetOnSuccess, this.note([record && { ...record, outcome }]));
+      const success = outcome === "success";
+      await store.release(keys, reservationId, success && this.settings.resetOnSuccess, success ? device : undefined, this.note([record && { ...record, outcome }]));
       return { kind: "pass", failures: null };
     }
-    return this.confirmFailure(keys, reservationId, method, store, record && { ...record, outcome });
+    return this.confirmFailure(keys, reservationId, method, store, admission.device, record && { ...record, outcome });
   }
 
   /** Adds a confirmed failure to the counters (ending the reservation, if any) and says whether it locked them. */
-  private async confirmFailure(keys: readonly string[], reservationId: string, method: string, store: CounterStore, record: AttemptRecord | undefined): Promise<Verdict> {
+  private async confirmFailure(keys: readonly string[], reservationId: string, method: string, store: CounterStore, device: DeviceCounted | undefined, record: AttemptRecord | undefined): Promise<Verdict> {
     const rule = this.rule(method);
     const asked = this.now();
-    const { failures, counts } = await store.confirmFailure(keys, reservationId, rule, this.note([record]));
+    const { failures, counts, lockouts } = await store.confirmFailure(keys, reservationId, rule, device, this.note([record]));
     if (!rule.lockOutAtFailure || failures < rule.limit) return { kind: "pass", failures };
-    const lockMs = rule.ttlSeconds === null ? null : rule.ttlSeconds * 1000;
-    await this.noteLockout(keys, counts, lockMs === null ? null : asked + lockMs, store);
-    return { kind: "locked-out", failures, retryAfterSeconds: retryAfterOf(lockMs) };
+    const cooloffSeconds = this.cooloffOf(lockouts);
+    const lockMs = cooloffSeconds === null ? null : cooloffSeconds * 1000;
+    await this.noteLockout(keys, counts, lockMs === null ? null : asked + lockMs, cooloffSeconds, store);
+    return { kind: "locked-out", failures, retryAfterSeconds: retryAfterOf(lockMs), cooloffSeconds };
   }
 
   /**
@@ -351,7 +385,7 @@ export class LockoutPolicy {
   async recordFailure(client: LoginClient, method: string, store: CounterStore = this.store): Promise<Verdict> {
     if (this.whitelist.has(client.address)) return { kind: "pass", failures: null };
     const keys = await this.keysFor(client);
-    return this.confirmFailure(keys, crypto.randomUUID(), method, store, await this.recordOf(client, keys, "failure"));
+    return this.confirmFailure(keys, crypto.randomUUID(), method, store, undefined, await this.recordOf(client, keys, "failure"));
   }
 
   /** A success the origin reported after the fact: clears the user's counters with AXES_RESET_ON_SUCCESS. */

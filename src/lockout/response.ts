@@ -10,6 +10,8 @@ export interface Lockout {
   readonly failures: number | null;
   /** Seconds until the lock lifts; null = only an admin can lift it. */
   readonly retryAfterSeconds: number | null;
+  /** The lock's whole cool-off, grown for a repeat offender (AXES_COOLOFF_GROWTH). @default AXES_COOLOFF_TIME */
+  readonly cooloffSeconds?: number | null;
 }
 
 /**
@@ -25,13 +27,14 @@ export function lockoutResponse(request: Request, settings: LockoutSettings, loc
 
   if (wantsJson(request)) {
     headers.set("content-type", "application/json; charset=utf-8");
+    const cooloff = lockout.cooloffSeconds === undefined ? settings.cooloffSeconds : lockout.cooloffSeconds;
     const body = {
       error: lockout.reason === "blacklisted" ? "blacklisted" : "locked_out",
       message,
       failure_limit: settings.failureLimit,
       failure_count: lockout.failures,
-      cooloff_time: settings.cooloffSeconds === null ? null : isoDuration(settings.cooloffSeconds),
-      cooloff_seconds: settings.cooloffSeconds,
+      cooloff_time: cooloff === null ? null : isoDuration(cooloff),
+      cooloff_seconds: cooloff,
       retry_after_seconds: lockout.retryAfterSeconds,
     };
     return new Response(JSON.stringify(body), { status: settings.httpResponseCode, headers });

@@ -1,6 +1,7 @@
 /** The AXES_* settings, with django-axes' names and meanings (see README: "Configuration"). */
-import { durationSetting } from "../config/duration";
+import { durationSetting, readDurationSeconds } from "../config/duration";
 import { ConfigError, type RawEnv, readBoolean, readInteger, readJson, readText } from "../config/read";
+import { type CooloffGrowth, grownCooloffMs } from "../store/contract";
 import { parseLockoutTemplate } from "./template";
 
 export type LockoutParameter = "ip_address" | "username" | "user_agent";
@@ -35,6 +36,23 @@ export interface LockoutSettings {
   readonly permalockMessage: string;
   /** AXES_LOCKOUT_TEMPLATE: the HTML lockout page with placeholders (./template). @default null: the built-in page */
   readonly lockoutTemplate: string | null;
+  /** Cool-offs that grow for repeat offenders (AXES_COOLOFF_GROWTH); null = django-axes' fixed cool-off. @default null */
+  readonly cooloffGrowth: CooloffGrowth | null;
+}
+
+/**
+ * Each lockout of a counter within `memorySeconds` of the end of its previous one multiplies the
+ * cool-off by `factor`, up to `maxSeconds`: the n-th lockout lasts min(cool-off * factor^(n-1), max).
+ */
+export type { CooloffGrowth };
+
+/**
+ * The cool-off of a counter's `lockouts`-th lockout in a row (1 = the first: the base cool-off),
+ * for the responses; the stores apply the same rule when they set expiries.
+ * @example grownCooloffSeconds(1800, { factor: 2, memorySeconds: 86400, maxSeconds: 7200 }, 3) // 7200
+ */
+export function grownCooloffSeconds(base: number, growth: CooloffGrowth | null, lockouts: number): number {
+  return grownCooloffMs(base * 1000, growth, lockouts) / 1000;
 }
 
 const PARAMETERS: readonly LockoutParameter[] = ["ip_address", "username", "user_agent"];
@@ -62,6 +80,24 @@ function parseCooloff(env: RawEnv): number | null {
   const text = readText(env, "AXES_COOLOFF_TIME");
   if (text === undefined || ["none", "null"].includes(text.toLowerCase())) return null;
   return durationSetting("AXES_COOLOFF_TIME", text, "30m");
+}
+
+/** AXES_COOLOFF_GROWTH (a factor above 1; unset, "1" or "off" = fixed), AXES_COOLOFF_MEMORY, AXES_COOLOFF_MAX. */
+function parseCooloffGrowth(env: RawEnv, cooloffSeconds: number | null): CooloffGrowth | null {
+  const text = readText(env, "AXES_COOLOFF_GROWTH");
+  const memorySeconds = readDurationSeconds(env, "AXES_COOLOFF_MEMORY", "24h");
+  const maxSeconds = durationSetting("AXES_COOLOFF_MAX", readText(env, "AXES_COOLOFF_MAX") ?? "30d", "1d");
+  if (text === undefined || ["off", "none", "1"].includes(text.toLowerCase())) return null;
+  const factor = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(factor > 1) || factor > 100) {
+    throw new ConfigError("AXES_COOLOFF_GROWTH", `"${text}" must be a number above 1 (each repeat lockout multiplies the cool-off by it), at most 100`, "2");
+  }
+  if (cooloffSeconds === null) {
+    throw new ConfigError("AXES_COOLOFF_GROWTH", "needs AXES_COOLOFF_TIME: without a cool-off a lockout lasts until an admin resets it", "off");
+  }
+  if (maxSeconds < cooloffSeconds) throw new ConfigError("AXES_COOLOFF_MAX", "must be at least AXES_COOLOFF_TIME", "1d");
+  if (memorySeconds <= 0) throw new ConfigError("AXES_COOLOFF_MEMORY", "must be above zero", "24h");
+  return Object.freeze({ factor, memorySeconds, maxSeconds });
 }
 
 function parseLockoutUrl(env: RawEnv): string | null {
@@ -98,5 +134,6 @@ export function parseLockoutSettings(env: RawEnv): LockoutSettings {
       readText(env, "AXES_PERMALOCK_MESSAGE") ??
       "Account locked: too many login attempts. Contact an admin to unlock your account.",
     lockoutTemplate: parseLockoutTemplate(env),
+    cooloffGrowth: parseCooloffGrowth(env, cooloffSeconds),
   });
 }

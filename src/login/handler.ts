@@ -4,6 +4,7 @@
  * branch ends in a deliberate, logged answer; a store failure follows LOGIN_FAIL_MODE.
  */
 import type { ClientAddress } from "../client/address";
+import type { NewDevice, TrustedDevices } from "../devices";
 import { gatewayErrorResponse } from "../http/errors";
 import { type LogFields, logEvent, maskUsername } from "../http/log";
 import { normaliseUsername } from "../lockout/keys";
@@ -67,8 +68,11 @@ function storeDown(config: LoginFlowSettings, attempt: LoginAttempt, error: Stor
   );
 }
 
-/** Handles a request aimed at a login route. */
-export async function handleLoginAttempt(config: LoginFlowSettings, policy: LockoutPolicy, attempt: LoginAttempt, hooks: LoginHooks = {}): Promise<Response> {
+/**
+ * Handles a request aimed at a login route. With `devices` (trusted devices on), an attempt that
+ * presents a device cookie for its username is counted as that device, and a success gets a new one.
+ */
+export async function handleLoginAttempt(config: LoginFlowSettings, policy: LockoutPolicy, attempt: LoginAttempt, hooks: LoginHooks = {}, devices: TrustedDevices | null = null): Promise<Response> {
   const { request, route, client, requestId } = attempt;
   if (!client) {
     return gatewayErrorResponse(request, 400, "Bad Request", "the client address is unknown (the gateway must run behind Cloudflare, which sets CF-Connecting-IP)");
@@ -86,9 +90,11 @@ export async function handleLoginAttempt(config: LoginFlowSettings, policy: Lock
   const username = normaliseUsername(read.username, config.lockout.usernameCaseSensitive);
   const who = { request_id: requestId, ip: client.text, username: maskUsername(username), path: route.path };
 
+  const userAgent = request.headers.get("user-agent") ?? "";
+  const presented = devices === null ? null : await devices.presented(request, username);
   let admission: Admission;
   try {
-    admission = await policy.admit({ address: client, username, userAgent: request.headers.get("user-agent") ?? "", path: route.path }, request.method, hooks.background, attempt.store);
+    admission = await policy.admit({ address: client, username, userAgent, path: route.path }, request.method, hooks.background, attempt.store, presented?.id ?? null);
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     storeDown(config, attempt, error, "admit");
@@ -114,22 +120,31 @@ export async function handleLoginAttempt(config: LoginFlowSettings, policy: Lock
   // The origin checked another user's password than the one counted: that user failed too.
   if (named !== undefined) await hooks.failedElsewhere?.(named, client);
 
+  // A success's new device is registered in the same store call as the release.
+  const device: NewDevice | null =
+    devices !== null && outcome === "success" && admission.kind === "admitted" && username !== "" ? await devices.issue(username, presented, { ip: client.text, userAgent }) : null;
   let verdict: Verdict;
+  let settled = false;
   try {
-    verdict = await policy.settle(admission, outcome, request.method, attempt.store);
+    verdict = await policy.settle(admission, outcome, request.method, attempt.store, device?.registration);
+    settled = true;
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     // The reservation keeps its slot until it expires (ORIGIN_TIMEOUT plus a margin); a failure that could not be recorded is logged here.
     logEvent("settle_failed", { request_id: requestId, store: error.store, reason: error.reason, path: route.path, outcome }, "error");
     verdict = { kind: "pass", failures: null };
   }
-  if (admission.kind === "admitted") logEvent("login_attempt", { ...who, outcome, failures: verdict.failures });
+  if (admission.kind === "admitted") logEvent("login_attempt", { ...who, outcome, failures: verdict.failures, ...(admission.device ? { trusted_device: true } : {}) });
   if (verdict.kind === "locked-out") {
     await response.body?.cancel();
     logEvent("lockout", { ...who, failures: verdict.failures, retry_after: verdict.retryAfterSeconds }, "warn");
     hooks.lockedOut?.({ username, client, failures: verdict.failures, retryAfterSeconds: verdict.retryAfterSeconds });
     return lockoutResponse(request, config.lockout, { reason: "locked", ...verdict });
   }
-  if (outcome === "success") await hooks.succeeded?.(response, username, client);
+  if (outcome === "success") {
+    // Only a device the store registered gets its cookie (a failed settle registered nothing).
+    if (device !== null && settled) response.headers.append("set-cookie", device.setCookie);
+    await hooks.succeeded?.(response, username, client);
+  }
   return response;
 }

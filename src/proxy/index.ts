@@ -2,10 +2,12 @@
  * Forwarding to the origin with `hono/proxy` (hop-by-hop headers stripped both ways, bodies
  * streamed). The origin learns the client from the trusted CF-Connecting-IP only: `X-Real-IP`,
  * `X-Forwarded-Proto`, `X-Forwarded-Host` and `Forwarded` from the client are replaced, and
- * `X-Forwarded-For` gets the trusted address appended (or replaced, per FORWARDED_FOR).
+ * `X-Forwarded-For` gets the trusted address appended (or replaced, per FORWARDED_FOR). The
+ * gateway's own cookies (the trusted-device cookie) stay at the edge.
  */
 import { proxy } from "hono/proxy";
 import type { ClientAddress } from "../client/address";
+import { cookieSpellings } from "../http/cookies";
 import { logEvent } from "../http/log";
 
 /** A body the gateway wrote itself (a login's canonical re-encoding), with its Content-Type. */
@@ -30,14 +32,29 @@ export interface OriginSettings {
    */
   readonly secretHeader: string;
   readonly secret: string | null;
+  /** Cookies the gateway itself owns (the trusted-device cookie): never forwarded to the origin. @default none */
+  readonly gatewayCookies?: readonly string[];
 }
 
 const UNTRUSTED = ["x-real-ip", "x-forwarded-proto", "x-forwarded-host", "forwarded"];
+
+/** Removes the gateway's own cookies (every spelling of them) from a Cookie header on its way to the origin. */
+function dropGatewayCookies(headers: Headers, names: readonly string[]): void {
+  let header = headers.get("cookie");
+  for (const name of names) {
+    if (header === null) break;
+    const spellings = cookieSpellings(header, name);
+    if (spellings.values.length + spellings.ambiguous > 0) header = spellings.rest;
+  }
+  if (header === null) headers.delete("cookie");
+  else if (header !== headers.get("cookie")) headers.set("cookie", header);
+}
 
 function forwardedHeaders(request: Request, client: ClientAddress | undefined, origin: OriginSettings): Headers {
   const mode = origin.forwardedFor;
   const headers = new Headers(request.headers);
   for (const name of UNTRUSTED) headers.delete(name);
+  dropGatewayCookies(headers, origin.gatewayCookies ?? []);
   headers.delete(origin.secretHeader);
   if (origin.secret !== null) headers.set(origin.secretHeader, origin.secret);
   const sent = headers.get("x-forwarded-for");

@@ -7,6 +7,7 @@ import { AddressList } from "../client/address";
 import { withAliases } from "../config/aliases";
 import { readDurationMs, readDurationSeconds } from "../config/duration";
 import { ConfigError, type RawEnv, readBoolean, readChoice, readInteger, readList, readText } from "../config/read";
+import { type DeviceSettings, parseDeviceSettings } from "../devices/settings";
 import { parseBasicAuthPaths } from "../login/basic";
 import { type LoginRoute, parseLoginRoutes } from "../login/routes";
 import { DEFAULT_LOCK_CACHE_SECONDS } from "../lockout/policy";
@@ -41,6 +42,8 @@ export interface GatewayConfig {
   readonly lockout: LockoutSettings;
   /** AXES_HISTORY*: the attempt history the counting calls append. */
   readonly history: HistorySettings;
+  /** Trusted-device cookies; null (off) unless DEVICE_COOKIE_SECRET is set. */
+  readonly devices: DeviceSettings | null;
   /** Seconds an isolate answers a known lock without asking the store; 0 = always ask. @default 5 */
   readonly lockCacheSeconds: number;
   readonly whitelist: AddressList;
@@ -114,10 +117,11 @@ export function parseConfig(input: RawEnv): GatewayConfig {
   const usernameField = readText(env, "AXES_USERNAME_FORM_FIELD") ?? "username";
   const keyPrefix = readText(env, "CACHE_KEY_PREFIX") ?? "axes";
   if (!/^[\w.-]{1,64}$/.test(keyPrefix)) throw new ConfigError("CACHE_KEY_PREFIX", "use 1-64 letters, digits, '_', '.' or '-'", "myapp");
+  const devices = parseDeviceSettings(env);
   return Object.freeze({
     environment,
     enabled: readBoolean(env, "AXES_ENABLED", true),
-    origin: parseOrigin(env),
+    origin: Object.freeze({ ...parseOrigin(env), gatewayCookies: devices ? [devices.cookieName] : [] }),
     login: Object.freeze({
       routes: parseLoginRoutes(env, usernameField),
       basicAuthPaths: parseBasicAuthPaths(env),
@@ -129,6 +133,7 @@ export function parseConfig(input: RawEnv): GatewayConfig {
     rateLimitAnalytics: readBoolean(env, "RATE_LIMIT_ANALYTICS", false),
     lockout: parseLockoutSettings(env),
     history: parseHistorySettings(env),
+    devices,
     lockCacheSeconds: readInteger(env, "LOCKOUT_CACHE_SECONDS", DEFAULT_LOCK_CACHE_SECONDS, { min: 0, max: 3600, example: String(DEFAULT_LOCK_CACHE_SECONDS) }),
     whitelist: parseAddressList(env, "AXES_WHITELIST_IPS"),
     blacklist: parseAddressList(env, "AXES_BLACKLIST_IPS"),

@@ -29,6 +29,77 @@ export interface CounterRule {
    * origin's timeout plus a margin, not the cool-off.
    */
   readonly reservationMs: number;
+  /**
+   * Cool-offs that grow (with a `ttlSeconds`): a counter reaching the limit records a lockout in its
+   * history (`lockoutHistoryKey`), remembered for the cool-off applied plus `memorySeconds`; while
+   * at the limit it expires after min(ttl * factor^(lockouts - 1), maxSeconds). Absent or null = fixed.
+   */
+  readonly growth?: CooloffGrowth | null;
+}
+
+/** How cool-offs grow for repeat offenders (AXES_COOLOFF_GROWTH, AXES_COOLOFF_MEMORY, AXES_COOLOFF_MAX). */
+export interface CooloffGrowth {
+  readonly factor: number;
+  readonly memorySeconds: number;
+  readonly maxSeconds: number;
+}
+
+/**
+ * An attempt that presents a validly signed device cookie for its username. The store decides, in
+ * the same atomic step as the reservation, whether the registry still trusts the device (present and
+ * unexpired): then the attempt is counted on `keys` (its IP counters and the device's own), otherwise
+ * on the ordinary keys, as if it had no cookie.
+ */
+export interface DeviceTrust {
+  /** The username's device registry (`deviceRegistryKey`). */
+  readonly registry: string;
+  readonly id: string;
+  /** The attempt's counters as a trusted device, the device's own counter (`deviceCounterKey`) last. */
+  readonly keys: readonly string[];
+}
+
+/** A device counted on its own counter: losing its trust when that counter reaches the limit. */
+export interface DeviceCounted {
+  readonly registry: string;
+  readonly id: string;
+  /** The device's counter, one of the keys counted. */
+  readonly counter: string;
+}
+
+/** A successful login's device, registered in the same step as the release. */
+export interface DeviceRegistration {
+  readonly registry: string;
+  readonly id: string;
+  /** The device the browser presented before (same username): replaced, so an old copy of its cookie stops working. */
+  readonly replaces: string | null;
+  readonly expiresAtMs: number;
+  /** What the admin listing shows (JSON text: issued at, address, user agent). */
+  readonly info: string;
+  /** Devices kept per registry: beyond it, the ones closest to expiry go. */
+  readonly maxPerUser: number;
+}
+
+/**
+ * The cool-off, in ms, of a counter's `lockouts`-th lockout in a row (1 = the first: `ttlMs`):
+ * min(ttlMs * factor^(lockouts - 1), max). The Lua scripts and plpgsql apply the same rule.
+ */
+export function grownCooloffMs(ttlMs: number, growth: CooloffGrowth | null | undefined, lockouts: number): number {
+  if (!growth || lockouts <= 1) return ttlMs;
+  return Math.min(Math.floor(ttlMs * growth.factor ** (lockouts - 1)), Math.floor(growth.maxSeconds * 1000));
+}
+
+/**
+ * Where a counter's lockout history lives (cool-offs that grow): beside the lockout counters, not
+ * under their prefix, so listings and copy-backs of counters never take it for one.
+ * @example lockoutHistoryKey("axes:lockout:username=alice") // "axes:lockout-history:username=alice"
+ */
+export const lockoutHistoryKey = (key: string): string => key.replace(":lockout:", ":lockout-history:");
+
+/** A trusted device as the registry holds it. */
+export interface DeviceRecord {
+  readonly id: string;
+  readonly expiresAtMs: number;
+  readonly info: string;
 }
 
 /**
@@ -46,11 +117,15 @@ export type Reservation =
       readonly failures: number;
       /** Milliseconds until the lock lifts, measured by the store; null = only an admin lifts it. */
       readonly lockMsLeft: number | null;
-      /** Each counter's confirmed failures after this call, in the order of the keys given. */
+      /** Each counter's confirmed failures after this call, in the order of the keys counted. */
       readonly counts: readonly number[];
+      /** With a device: true when the registry trusted it (the trusted keys were counted). */
+      readonly trusted?: boolean;
+      /** With growth: the most lockouts remembered of a counter at the limit (1 = a first lockout). */
+      readonly lockouts?: number;
     }
   | { readonly kind: "busy"; readonly failures: number; readonly inFlight: number }
-  | { readonly kind: "reserved"; readonly failures: number; readonly counts: readonly number[] };
+  | { readonly kind: "reserved"; readonly failures: number; readonly counts: readonly number[]; readonly trusted?: boolean };
 
 /** Confirmed failures after a settled attempt was counted. */
 export interface FailureCount {
@@ -58,6 +133,8 @@ export interface FailureCount {
   readonly failures: number;
   /** Each counter's value, in the order of the keys given. */
   readonly counts: readonly number[];
+  /** With growth: the most lockouts remembered of a counter at the limit (1 = a first lockout). */
+  readonly lockouts?: number;
 }
 
 /** Attempts this isolate refused from its lock cache, counted later in one write. */
@@ -124,21 +201,29 @@ export interface CounterStore extends AttemptHistory {
    * `reservationId` as in flight on every counter, expiring after `rule.reservationMs`. `note`'s
    * records (outcome `locked`) are appended only when it answers `locked`.
    */
-  reserve(keys: readonly string[], rule: CounterRule, reservationId: string, note?: AttemptNote): Promise<Reservation>;
-  /** The reserved attempt failed: ends the reservation and adds one confirmed failure to each counter (restarting its expiry). */
-  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, note?: AttemptNote): Promise<FailureCount>;
+  reserve(keys: readonly string[], rule: CounterRule, reservationId: string, device?: DeviceTrust, note?: AttemptNote): Promise<Reservation>;
+  /**
+   * The reserved attempt failed: ends the reservation and adds one confirmed failure to each counter
+   * (restarting its expiry). With `device`, a device counter that reaches the limit leaves the registry.
+   */
+  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote): Promise<FailureCount>;
   /**
    * The reserved attempt was not a failure: ends the reservation; with `clearCounters` (a success
-   * under AXES_RESET_ON_SUCCESS) also deletes the confirmed failures. Other reservations stay.
+   * under AXES_RESET_ON_SUCCESS) also deletes the confirmed failures and their lockout history.
+   * Other reservations stay. With `device` (a success), registers the device in the same step.
    */
-  release(keys: readonly string[], reservationId: string, clearCounters: boolean, note?: AttemptNote): Promise<void>;
+  release(keys: readonly string[], reservationId: string, clearCounters: boolean, device?: DeviceRegistration, note?: AttemptNote): Promise<void>;
+  /** The live devices of a registry (an admin listing). */
+  listDevices(registry: string): Promise<DeviceRecord[]>;
+  /** Removes the given devices (null = all) from a registry and deletes their counters; answers how many were removed. */
+  revokeDevices(registry: string, ids: readonly string[] | null, counterOf: (id: string) => string): Promise<number>;
   /**
    * Counts attempts refused from an isolate's lock cache, only while `lockKey` is still locked,
    * restarting the expiry of every counter it adds to. `note`'s records are appended either way:
    * those attempts were refused.
    */
   countRefused(refused: RefusedAttempts, rule: CounterRule, note?: AttemptNote): Promise<LockState>;
-  /** Deletes the counters and their reservations (an admin reset). */
+  /** Deletes the counters, their reservations and their lockout history (an admin reset). */
   reset(keys: readonly string[]): Promise<void>;
   /**
    * Raises counters to at least the given values and expiries (never lowers them): how a lockout

@@ -66,6 +66,8 @@ describe("npm run check", () => {
         "  optional     LOCKOUT_WEBHOOK_URL: not set here",
         "  optional     SESSIONS_UPSTASH_REDIS_REST_URL: not set here",
         "  optional     SESSIONS_UPSTASH_REDIS_REST_TOKEN: not set here",
+        "  optional     DEVICE_COOKIE_SECRET: not set here",
+        "  optional     DEVICE_COOKIE_SECRET_PREVIOUS: not set here",
         "",
         "2 error(s), 3 warning(s): fix the errors before deploying.",
         "",

@@ -34,6 +34,8 @@ beforeAll(async () => {
     NEON_HTTP_ENDPOINT: `${inject("neonHttpUrl")}/sql`,
     CACHE_KEY_PREFIX: KEY_PREFIX,
     LOGIN_ROUTES,
+    // Trusted devices on, so `devices list` / `devices revoke` have something to show.
+    DEVICE_COOKIE_SECRET: randomBytes(32).toString("hex"),
   });
 }, 200_000);
 
@@ -120,7 +122,7 @@ describe("usage", () => {
   });
 
   it("exits 2 when a command lacks its required option", async () => {
-    const cases = [["lockouts", "reset"], ["lockouts", "status"], ["sessions", "list"]];
+    const cases = [["lockouts", "reset"], ["lockouts", "status"], ["sessions", "list"], ["devices", "list"], ["devices", "revoke"]];
     const results = await Promise.all(cases.map((args) => cli(args)));
     for (const [i, { code, stderr }] of results.entries()) {
       const args = cases[i]!;
@@ -382,6 +384,55 @@ describe("sessions", () => {
     const { code, stdout } = await cli(["sessions", "list", "--username", username]);
     expect(code).toBe(0);
     expect(stdout.trim()).toBe(`No sessions for username ${username}.`);
+  });
+});
+
+describe("devices", () => {
+  /** A correct login; answers the trusted device's id from the cookie it set. */
+  async function deviceLogin(ip: string): Promise<string> {
+    const response = await login(ip, DEMO_USERNAME, DEMO_PASSWORD);
+    await response.body?.cancel();
+    expect(response.status).toBe(200);
+    const cookie = response.headers.getSetCookie().find((line) => line.startsWith("axes_device="));
+    const id = /^axes_device=1\.[\w-]+\.([0-9a-f]{32})\./.exec(cookie ?? "")?.[1];
+    expect(id).toBeDefined();
+    return id!;
+  }
+  const listed = async (): Promise<string[]> => {
+    const { code, stdout } = await cli(["devices", "list", "--username", DEMO_USERNAME, "--json"]);
+    expect(code).toBe(0);
+    return (JSON.parse(stdout) as { devices: { id: string }[] }).devices.map((d) => d.id);
+  };
+
+  it("lists a user's trusted devices, revokes one by id, then all of them", async () => {
+    const ip = freshIp();
+    const laptop = await deviceLogin(ip);
+    const phone = await deviceLogin(freshIp());
+
+    const list = await cli(["devices", "list", "--username", DEMO_USERNAME]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^ID +IP +ISSUED +EXPIRES +USER AGENT$/m);
+    expect(list.stdout).toMatch(new RegExp(`^${laptop} +${ip.replaceAll(".", "\\.")} +\\d{4}-\\d\\d-\\d\\d `, "m"));
+
+    const one = await cli(["devices", "revoke", "--username", DEMO_USERNAME, "--device-id", laptop]);
+    expect(one.code).toBe(0);
+    expect(one.stdout.trim()).toBe(`Revoked 1 trusted device for device ${laptop} of username ${DEMO_USERNAME}`);
+    const left = await listed();
+    expect(left).toContain(phone);
+    expect(left).not.toContain(laptop);
+
+    const all = await cli(["devices", "revoke", "--username", DEMO_USERNAME]);
+    expect(all.code).toBe(0);
+    expect(all.stdout.trim()).toMatch(new RegExp(`^Revoked [1-9]\\d* trusted devices? for username ${DEMO_USERNAME}$`));
+    expect(await listed()).toEqual([]);
+    const none = await cli(["devices", "list", "--username", DEMO_USERNAME]);
+    expect(none.stdout.trim()).toBe(`No trusted devices for username ${DEMO_USERNAME}.`);
+  });
+
+  it("exits 1 with the gateway's message for a malformed device id", async () => {
+    const { code, stderr } = await cli(["devices", "revoke", "--username", DEMO_USERNAME, "--device-id", "not-an-id"]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('"device_id" must be a device id from GET /devices');
   });
 });
 

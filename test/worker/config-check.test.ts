@@ -35,6 +35,28 @@ describe("checkConfig", () => {
     ]);
   });
 
+  it("knows the trusted-device and cool-off growth settings: no warning when set, every bad one reported", () => {
+    const good = checkConfig({
+      ...upstash,
+      AXES_COOLOFF_TIME: "30m",
+      AXES_COOLOFF_GROWTH: "2",
+      AXES_COOLOFF_MEMORY: "12h",
+      AXES_COOLOFF_MAX: "1d",
+      DEVICE_COOKIE_SECRET: "a".repeat(64),
+      DEVICE_COOKIE_SECRET_PREVIOUS: "b".repeat(64),
+      AXES_DEVICE_COOKIE_NAME: "edge_device",
+      AXES_DEVICE_COOKIE_LIFETIME: "14d",
+    });
+    expect(good.problems).toEqual([]);
+    expect(good.warnings).toEqual([]);
+    expect(good.config?.devices).toMatchObject({ cookieName: "edge_device", lifetimeSeconds: 14 * 86_400 });
+    expect(good.config?.lockout.cooloffGrowth).toEqual({ factor: 2, memorySeconds: 43_200, maxSeconds: 86_400 });
+
+    const bad = checkConfig({ ...upstash, AXES_COOLOFF_GROWTH: "-1", DEVICE_COOKIE_SECRET: "too short", AXES_DEVICE_COOKIE_LIFETIME: "30", AXES_DEVICE_COOKIE_NAME: "a b" });
+    expect(bad.problems.map((p) => p.variable).sort()).toEqual(["AXES_COOLOFF_GROWTH", "AXES_DEVICE_COOKIE_LIFETIME", "AXES_DEVICE_COOKIE_NAME", "DEVICE_COOKIE_SECRET"]);
+    expect(bad.problems.map((p) => p.message).join("\n")).not.toContain("too short");
+  });
+
   it("answers the parsed configuration and no problem for a good one", () => {
     const report = checkConfig({ ...upstash, AXES_FAILURE_LIMIT: "5" });
     expect(report.problems).toEqual([]);

@@ -314,6 +314,84 @@ for (const { name, make } of stores) {
       expect(await store.countRefused({ lockKey: ip, attempts: new Map([[ip, 1], [user, 1]]) }, short)).toMatchObject({ locked: false });
       expect(await store.reserve([ip, user], quiet, id())).toMatchObject({ kind: "reserved", failures: 0 });
     });
+
+    it("counts an attempt on a trusted device's keys only while the registry holds the device, and drops a device that fails to the limit", async () => {
+      const { store, key } = setup();
+      const [ip, user, device] = [key("ip_address=192.0.2.7"), key("username=alice"), key(`device=${"d".repeat(32)}`)];
+      const registry = `${key("")}devices:alice`;
+      const trust = { registry, id: "d".repeat(32), keys: [ip, device] };
+      // Unknown to the registry: counted as an ordinary attempt.
+      const first = id();
+      expect(await store.reserve([ip, user], rule, first, trust)).toMatchObject({ kind: "reserved", trusted: false });
+      // Its success registers the device in the same call as the release.
+      await store.release([ip, user], first, false, {
+        registry, id: "d".repeat(32), replaces: null, expiresAtMs: Date.now() + 60_000, info: '{"ip":"192.0.2.7"}', maxPerUser: 20,
+      });
+      expect((await store.listDevices(registry)).map((d) => [d.id, d.info])).toEqual([["d".repeat(32), '{"ip":"192.0.2.7"}']]);
+      // The username is locked; the trusted device is not refused by it.
+      for (let i = 0; i < 3; i++) {
+        const other = id();
+        await store.reserve([user], rule, other);
+        await store.confirmFailure([user], other, rule);
+      }
+      expect(await store.reserve([ip, user], quiet, id())).toMatchObject({ kind: "locked" });
+      for (let i = 1; i <= 3; i++) {
+        const attempt = id();
+        const reserved = await store.reserve([ip, user], rule, attempt, trust);
+        expect(reserved).toMatchObject({ kind: "reserved", trusted: true, counts: [i - 1, i - 1] });
+        expect((await store.confirmFailure([ip, device], attempt, rule, { registry, id: trust.id, counter: device })).counts).toEqual([i, i]);
+      }
+      // At the limit the device left the registry: the next attempt is an ordinary one, refused by the username's lock.
+      expect(await store.listDevices(registry)).toEqual([]);
+      expect(await store.reserve([key("ip_address=192.0.2.8"), user], quiet, id(), { ...trust, keys: [key("ip_address=192.0.2.8"), device] })).toMatchObject({ kind: "locked", trusted: false });
+    });
+
+    it("revokes a device and deletes its counter", async () => {
+      const { store, key } = setup();
+      const registry = `${key("")}devices:bob`;
+      const counterOf = (device: string) => key(`device=${device}`);
+      for (const device of ["a".repeat(32), "b".repeat(32)]) {
+        await store.release([], id(), false, { registry, id: device, replaces: null, expiresAtMs: Date.now() + 60_000, info: "{}", maxPerUser: 20 });
+      }
+      const attempt = id();
+      await store.reserve([counterOf("a".repeat(32))], rule, attempt);
+      await store.confirmFailure([counterOf("a".repeat(32))], attempt, rule);
+      expect(await store.revokeDevices(registry, ["a".repeat(32)], counterOf)).toBe(1);
+      expect(await store.read([counterOf("a".repeat(32))])).toEqual([]);
+      expect((await store.listDevices(registry)).map((d) => d.id)).toEqual(["b".repeat(32)]);
+      expect(await store.revokeDevices(registry, null, counterOf)).toBe(1);
+      expect(await store.listDevices(registry)).toEqual([]);
+    });
+
+    it("grows the cool-off of a repeat lockout by the factor, up to the cap, and reports the lockouts", async () => {
+      const { store, key } = setup();
+      const k = key("ip_address=192.0.2.9");
+      const growing: CounterRule = { ...rule, ttlSeconds: 1, growth: { factor: 3, memorySeconds: 60, maxSeconds: 2.5 } };
+      const lockOut = async () => {
+        let last;
+        for (let i = 0; i < 3; i++) {
+          const attempt = id();
+          expect((await store.reserve([k], growing, attempt)).kind).toBe("reserved");
+          last = await store.confirmFailure([k], attempt, growing);
+        }
+        return last!;
+      };
+      expect(await lockOut()).toMatchObject({ failures: 3, lockouts: 1 });
+      const first = (await store.read([k]))[0]!.expiresAtMs! - Date.now();
+      expect(first).toBeLessThanOrEqual(1000);
+      await sleep(first + 200);
+      expect(await lockOut()).toMatchObject({ failures: 3, lockouts: 2 });
+      const second = (await store.read([k]))[0]!.expiresAtMs! - Date.now();
+      expect(second).toBeGreaterThan(1500); // 3 s grown, capped at 2.5 s
+      expect(second).toBeLessThanOrEqual(2500);
+      // Refused while locked and counted: the cool-off restarts at the grown value, no new lockout recorded.
+      const refused = await store.reserve([k], growing, id());
+      expect(refused).toMatchObject({ kind: "locked", lockouts: 2 });
+      expect((refused as { lockMsLeft: number }).lockMsLeft).toBeGreaterThan(1500);
+      // A reset forgets the history too.
+      await store.reset([k]);
+      expect(await lockOut()).toMatchObject({ lockouts: 1 });
+    });
   });
 }
 

@@ -53,18 +53,18 @@ for (const { name, make } of stores) {
       const before = Date.now();
       for (let n = 0; n < 2; n++) {
         const r = id();
-        expect((await store.reserve(keys, rule, r, note(record("locked")))).kind).toBe("reserved");
-        await store.confirmFailure(keys, r, rule, note(record("failure")));
+        expect((await store.reserve(keys, rule, r, undefined, note(record("locked")))).kind).toBe("reserved");
+        await store.confirmFailure(keys, r, rule, undefined, note(record("failure")));
       }
       expect(await all(store, prefix)).toHaveLength(2); // reservations that were admitted wrote nothing of their own
-      expect(await store.reserve(keys, rule, id(), note(record("locked", { ip: "192.0.2.9" })))).toMatchObject({ kind: "locked" });
+      expect(await store.reserve(keys, rule, id(), undefined, note(record("locked", { ip: "192.0.2.9" })))).toMatchObject({ kind: "locked" });
       const other = { username: "bob", counters: ["username=bob"] };
       const bob = id();
       await store.reserve([key("username=bob")], rule, bob);
-      await store.release([key("username=bob")], bob, false, note(record("success", other)));
+      await store.release([key("username=bob")], bob, false, undefined, note(record("success", other)));
       const unsure = id();
       await store.reserve([key("username=bob")], rule, unsure);
-      await store.release([key("username=bob")], unsure, false, note(record("unknown", other)));
+      await store.release([key("username=bob")], unsure, false, undefined, note(record("unknown", other)));
 
       const entries = await all(store, prefix);
       expect(fields(entries)).toEqual([
@@ -99,8 +99,8 @@ for (const { name, make } of stores) {
       const r = id();
       await store.reserve([k], rule, r);
       await store.confirmFailure([k], r, rule);
-      await store.reserve([k], rule, id(), note(record("locked"))); // reserved: 1 failure + 1 in flight
-      expect(await store.reserve([k], rule, id(), note(record("locked")))).toMatchObject({ kind: "busy" });
+      await store.reserve([k], rule, id(), undefined, note(record("locked"))); // reserved: 1 failure + 1 in flight
+      expect(await store.reserve([k], rule, id(), undefined, note(record("locked")))).toMatchObject({ kind: "busy" });
       expect(await all(store, prefix)).toEqual([]);
     });
 
@@ -113,7 +113,7 @@ for (const { name, make } of stores) {
         made.push(r);
         const reservation = id();
         await store.reserve([k], rule, reservation);
-        await store.release([k], reservation, false, note(r));
+        await store.release([k], reservation, false, undefined, note(r));
       }
       const newestFirst = [...made].reverse();
       expect(fields(await all(store, prefix, {}, 2))).toEqual(newestFirst);
@@ -132,7 +132,7 @@ for (const { name, make } of stores) {
       const { prefix, store, note, key } = setup();
       const r = id();
       await store.reserve([key("username=dave")], rule, r);
-      await store.confirmFailure([key("username=dave")], r, rule, note(record("failure", { username: "dave" })));
+      await store.confirmFailure([key("username=dave")], r, rule, undefined, note(record("failure", { username: "dave" })));
       for (const cursor of ["s:123", "k:zzz", "x:not-an-id", "a:", "garbage"]) {
         expect((await store.listAttempts(prefix, {}, 10, cursor)).attempts.map((e) => e.username)).toEqual(["dave"]);
       }

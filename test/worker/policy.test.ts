@@ -262,7 +262,7 @@ describe("attempts in flight are not failures", () => {
     const held = policy.admit(client("192.0.2.1"), "POST");
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(await policy.settle(a, "failure", "POST")).toEqual({ kind: "pass", failures: 1 });
-    expect(await policy.settle(b, "failure", "POST")).toEqual({ kind: "locked-out", failures: 2, retryAfterSeconds: 3600 });
+    expect(await policy.settle(b, "failure", "POST")).toEqual({ kind: "locked-out", failures: 2, retryAfterSeconds: 3600, cooloffSeconds: 3600 });
     expect(await drive(held)).toMatchObject({ kind: "locked", failures: 3 }); // refused, and counted as axes does
   });
 

@@ -17,7 +17,9 @@ export type Command =
   | { readonly name: "attempts list"; readonly ip?: string; readonly username?: string; readonly since?: string; readonly limit: number }
   | { readonly name: "sessions list"; readonly username: string }
   | { readonly name: "sessions revoke"; readonly by: "session_id"; readonly sessionId: string }
-  | { readonly name: "sessions revoke"; readonly by: "username"; readonly username: string };
+  | { readonly name: "sessions revoke"; readonly by: "username"; readonly username: string }
+  | { readonly name: "devices list"; readonly username: string }
+  | { readonly name: "devices revoke"; readonly username: string; readonly deviceId?: string };
 
 /** What the user asked for: usage, or a command with the global options. */
 export type Invocation =
@@ -35,12 +37,15 @@ const COMMANDS: Record<CommandName, { readonly options: readonly string[]; reado
   "attempts list": { options: ["ip", "username", "since", "limit"], example: "attempts list --username alice --since 1h" },
   "sessions list": { options: ["username"], example: "sessions list --username alice" },
   "sessions revoke": { options: ["session-id", "username"], example: "sessions revoke --username alice" },
+  "devices list": { options: ["username"], example: "devices list --username alice" },
+  "devices revoke": { options: ["username", "device-id"], example: "devices revoke --username alice --device-id 0123456789abcdef0123456789abcdef" },
 };
 
 const GROUPS: Record<string, readonly string[]> = {
   attempts: ["list"],
   lockouts: ["list", "status", "reset"],
   sessions: ["list", "revoke"],
+  devices: ["list", "revoke"],
 };
 
 /** The usage text printed by `--help` and with no arguments. */
@@ -59,6 +64,9 @@ Commands:
   sessions list --username NAME                sessions the gateway recorded for a user
   sessions revoke --session-id ID | --username NAME
                                                revoke one session (raw cookie value) or all of a user's
+  devices list --username NAME                 a user's trusted devices (device cookies)
+  devices revoke --username NAME [--device-id ID]
+                                               revoke one trusted device, or all of a user's
 
 Global options:
   --json        print the API's JSON answer as is
@@ -91,6 +99,7 @@ const OPTIONS = {
   limit: { type: "string" },
   all: { type: "boolean" },
   yes: { type: "boolean" },
+  "device-id": { type: "string" },
 } as const;
 
 /** Attempts `attempts list` shows unless --limit says otherwise. */
@@ -116,7 +125,7 @@ export function parseInvocation(argv: readonly string[]): Invocation {
 
   const name = commandName(positionals);
   const allowed = COMMANDS[name].options;
-  for (const option of ["ip", "username", "session-id", "since", "limit", "all", "yes"] as const) {
+  for (const option of ["ip", "username", "session-id", "device-id", "since", "limit", "all", "yes"] as const) {
     const value = values[option];
     if (value === undefined) continue;
     if (!allowed.includes(option)) {
@@ -168,7 +177,7 @@ function commandName(positionals: readonly string[]): CommandName {
   return name;
 }
 
-type Values = { ip?: string; username?: string; "session-id"?: string; since?: string; limit?: string; all?: boolean; yes?: boolean };
+type Values = { ip?: string; username?: string; "session-id"?: string; "device-id"?: string; since?: string; limit?: string; all?: boolean; yes?: boolean };
 
 /** `lockouts reset`: a client's counters, or with --all (and --yes) every counter of the prefix. */
 function resetCommand({ ip, username, all, yes }: Values): Command {
@@ -202,7 +211,7 @@ function attemptsCommand({ ip, username, since, limit }: Values): Command {
 }
 
 function buildCommand(name: CommandName, values: Values): Command {
-  const { ip, username, "session-id": sessionId } = values;
+  const { ip, username, "session-id": sessionId, "device-id": deviceId } = values;
   switch (name) {
     case "health":
       return { name };
@@ -228,5 +237,9 @@ function buildCommand(name: CommandName, values: Values): Command {
         );
       }
       return sessionId !== undefined ? { name, by: "session_id", sessionId } : { name, by: "username", username: username! };
+    case "devices list":
+    case "devices revoke":
+      if (username === undefined) throw new UsageError(`"${name}" needs --username. ${example(name)}`);
+      return name === "devices list" ? { name, username } : { name, username, ...(deviceId !== undefined && { deviceId }) };
   }
 }

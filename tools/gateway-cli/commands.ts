@@ -32,6 +32,10 @@ export function requestFor(command: Command): AdminRequest {
         path: "/sessions/revoke",
         body: command.by === "session_id" ? { session_id: command.sessionId } : { username: command.username },
       };
+    case "devices list":
+      return { method: "GET", path: "/devices", query: { username: command.username } };
+    case "devices revoke":
+      return { method: "POST", path: "/devices/revoke", body: { username: command.username, device_id: command.deviceId } };
   }
 }
 
@@ -39,6 +43,7 @@ export function requestFor(command: Command): AdminRequest {
 function target(command: Command): string {
   if (command.name === "sessions revoke") return command.by === "session_id" ? "the given session id" : `username ${command.username}`;
   if (command.name === "lockouts reset" && command.all) return "every client of this gateway";
+  if (command.name === "devices revoke" && command.deviceId !== undefined) return `device ${command.deviceId} of username ${command.username}`;
   if (!("ip" in command) && !("username" in command)) return "";
   const parts: string[] = [];
   if ("ip" in command && command.ip !== undefined) parts.push(`ip ${command.ip}`);
@@ -69,6 +74,10 @@ export function renderAnswer(command: Command, body: unknown, gateway: string): 
       return renderSessions(body, target(command));
     case "sessions revoke":
       return typeof body.revoked === "number" ? `Revoked ${plural(body.revoked, "session")} for ${target(command)}` : undefined;
+    case "devices list":
+      return renderDevices(body, target(command));
+    case "devices revoke":
+      return typeof body.revoked === "number" ? `Revoked ${plural(body.revoked, "trusted device")} for ${target(command)}` : undefined;
   }
 }
 
@@ -178,4 +187,12 @@ function renderSessions(body: Record<string, unknown>, who: string): string | un
     cell(s.state),
   ]);
   return table(["id", "username", "ip", "created", "last seen", "state"], rows).join("\n");
+}
+
+function renderDevices(body: Record<string, unknown>, who: string): string | undefined {
+  if (!Array.isArray(body.devices)) return undefined;
+  const devices = body.devices.filter(isRecord);
+  if (devices.length === 0) return `No trusted devices for ${who}.`;
+  const rows = devices.map((d) => [cell(d.id), cell(d.ip), formatInstant(d.issued_at), formatInstant(d.expires_at), cell(d.user_agent)]);
+  return table(["id", "ip", "issued", "expires", "user agent"], rows).join("\n");
 }

@@ -17,7 +17,23 @@
  */
 import { logEvent } from "../../http/log";
 import type { AttemptFilter, AttemptNote, AttemptPage } from "../history";
-import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, StoreError, type WindowCount } from "../contract";
+import {
+  type CounterPage,
+  type CounterRule,
+  type CounterSnapshot,
+  type CounterStore,
+  type DeviceCounted,
+  type DeviceRecord,
+  type DeviceRegistration,
+  type DeviceTrust,
+  type FailureCount,
+  type LockState,
+  type RefusedAttempts,
+  type Reservation,
+  StoreError,
+  type WindowCount,
+  grownCooloffMs,
+} from "../contract";
 import type { PostgresStore } from "../postgres";
 import type { CircuitBreaker } from "./breaker";
 import type { Failover } from "./runner";
@@ -83,37 +99,59 @@ export class FailoverStore implements CounterStore {
     return this.failover.run(operation, this.scope, onPrimary, onFallback);
   }
 
-  reserve(keys: readonly string[], rule: CounterRule, reservationId: string, note?: AttemptNote): Promise<Reservation> {
-    return this.withFailover("reserve", () => this.primary.reserve(keys, rule, reservationId, note), () => this.fallback.reserve(keys, rule, reservationId, note));
+  /**
+   * A device registered in one store is trusted by that store only: across a failover a device may
+   * lose its trust until its next success, never gain any (README: "Trusted devices").
+   */
+  reserve(keys: readonly string[], rule: CounterRule, reservationId: string, device?: DeviceTrust, note?: AttemptNote): Promise<Reservation> {
+    return this.withFailover("reserve", () => this.primary.reserve(keys, rule, reservationId, device, note), () => this.fallback.reserve(keys, rule, reservationId, device, note));
   }
 
   /**
    * A failure reserved in one store and confirmed in the other is still counted; its reservation
-   * then expires by itself. Counted in Upstash, it is copied to Postgres in the background.
+   * then expires by itself. Counted in Upstash, it is copied to Postgres in the background (a
+   * counter at the limit with the cool-off its lockout count gave it).
    */
-  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, note?: AttemptNote): Promise<FailureCount> {
+  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote): Promise<FailureCount> {
     return this.withFailover(
       "confirm_failure",
       async () => {
         const asked = this.now();
-        const counted = await this.primary.confirmFailure(keys, reservationId, rule, note);
-        const expiresAtMs = rule.ttlSeconds === null ? null : asked + rule.ttlSeconds * 1000;
-        this.copyToFallback(keys.map((key, i) => ({ key, count: counted.counts[i] ?? 0, expiresAtMs })));
+        const counted = await this.primary.confirmFailure(keys, reservationId, rule, device, note);
+        const expiresAt = (count: number) =>
+          rule.ttlSeconds === null ? null : asked + (count >= rule.limit ? grownCooloffMs(rule.ttlSeconds * 1000, rule.growth, counted.lockouts ?? 1) : rule.ttlSeconds * 1000);
+        this.copyToFallback(keys.map((key, i) => ({ key, count: counted.counts[i] ?? 0, expiresAtMs: expiresAt(counted.counts[i] ?? 0) })));
         return counted;
       },
-      () => this.fallback.confirmFailure(keys, reservationId, rule, note),
+      () => this.fallback.confirmFailure(keys, reservationId, rule, device, note),
     );
   }
 
   /**
    * Clearing counters (reset on success) goes to both stores, like `reset`, so the Postgres copy goes
-   * too, and so does its history record (in parallel, so no round trip more: each store keeps it).
+   * too, and so does its history record (in parallel, so no round trip more: each store keeps it); a
+   * device registers where the release runs.
    */
-  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, note?: AttemptNote): Promise<void> {
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, device?: DeviceRegistration, note?: AttemptNote): Promise<void> {
     if (!clearCounters) {
-      return this.withFailover("release", () => this.primary.release(keys, reservationId, false, note), () => this.fallback.release(keys, reservationId, false, note));
+      return this.withFailover("release", () => this.primary.release(keys, reservationId, false, device, note), () => this.fallback.release(keys, reservationId, false, device, note));
     }
-    await this.onBoth("release", keys, (store) => store.release(keys, reservationId, true, note));
+    await this.onBoth("release", keys, (store) => store.release(keys, reservationId, true, device, note));
+  }
+
+  listDevices(registry: string): Promise<DeviceRecord[]> {
+    return this.withFailover("list_devices", () => this.primary.listDevices(registry), () => this.fallback.listDevices(registry));
+  }
+
+  /** Revocation goes to both stores, like a reset: a device trusted by either is revoked in both. */
+  async revokeDevices(registry: string, ids: readonly string[] | null, counterOf: (id: string) => string): Promise<number> {
+    let removed = 0;
+    await this.onBoth("revoke_devices", [], async (store) => {
+      // Read `removed` only after the await: the two stores answer in either order.
+      const count = await store.revokeDevices(registry, ids, counterOf);
+      removed = Math.max(removed, count);
+    });
+    return removed;
   }
 
   countRefused(refused: RefusedAttempts, rule: CounterRule, note?: AttemptNote): Promise<LockState> {

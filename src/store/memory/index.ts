@@ -4,7 +4,7 @@
  * count on its own, so an attacker spread over isolates would get many times the limit.
  */
 import { type AttemptEntry, type AttemptFilter, type AttemptNote, type AttemptPage, matchesFilter } from "../history";
-import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, keysetCursor } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type DeviceCounted, type DeviceRecord, type DeviceRegistration, type DeviceTrust, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, grownCooloffMs, lockoutHistoryKey, keysetCursor } from "../contract";
 
 interface Counter {
   count: number;
@@ -27,6 +27,10 @@ export class MemoryStore implements CounterStore {
   /** Attempt history per key prefix, oldest first, capped at the note's maxEntries. */
   private readonly history = new Map<string, AttemptEntry[]>();
   private historyIds = 0;
+  /** Lockouts remembered per counter (cool-offs that grow), by history key. */
+  private readonly histories = new Map<string, Counter>();
+  /** Trusted devices per registry: device id -> its record. */
+  private readonly devices = new Map<string, Map<string, DeviceRecord>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -52,7 +56,45 @@ export class MemoryStore implements CounterStore {
     counter.count += attempts;
     counter.expiresAt = expiryAfterCount(rule, counter.count, this.now());
     this.counters.set(key, counter);
+    this.grow(key, counter, counter.count - attempts < rule.limit, rule);
     return counter.count;
+  }
+
+  /**
+   * Cool-offs that grow: a counter at the limit gets the cool-off of its lockout count, recording a
+   * new lockout when it has just `reached` the limit (or its history was forgotten meanwhile).
+   */
+  private grow(key: string, counter: Counter, reached: boolean, rule: CounterRule): void {
+    const { growth, ttlSeconds, limit } = rule;
+    if (!growth || ttlSeconds === null || counter.count < limit) return;
+    const historyKey = lockoutHistoryKey(key);
+    const history = this.liveHistory(historyKey) ?? { count: 0, expiresAt: null };
+    if (reached || history.count === 0) history.count += 1;
+    const applied = grownCooloffMs(ttlSeconds * 1000, growth, history.count);
+    counter.expiresAt = this.now() + applied;
+    history.expiresAt = counter.expiresAt + growth.memorySeconds * 1000;
+    this.histories.set(historyKey, history);
+  }
+
+  private liveHistory(historyKey: string): Counter | undefined {
+    const history = this.histories.get(historyKey);
+    return history && history.expiresAt !== null && history.expiresAt <= this.now() ? undefined : history;
+  }
+
+  /** With growth: the most lockouts remembered of the counters at the limit. */
+  private lockoutsOf(keys: readonly string[], rule: CounterRule): { lockouts?: number } {
+    if (!rule.growth) return {};
+    let most = 0;
+    for (const key of keys) {
+      if ((this.live(key)?.count ?? 0) >= rule.limit) most = Math.max(most, this.liveHistory(lockoutHistoryKey(key))?.count ?? 1);
+    }
+    return { lockouts: most };
+  }
+
+  /** Whether the registry holds the device, unexpired. */
+  private trusts(registry: string, id: string): boolean {
+    const record = this.devices.get(registry)?.get(id);
+    return record !== undefined && record.expiresAtMs > this.now();
   }
 
   /** Milliseconds until every counter of `keys` at the limit has expired; null when one never does. */
@@ -75,15 +117,25 @@ export class MemoryStore implements CounterStore {
     this.history.set(note.target.prefix, entries);
   }
 
-  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string, note?: AttemptNote): Promise<Reservation> {
+  async reserve(ordinary: readonly string[], rule: CounterRule, reservationId: string, device?: DeviceTrust, note?: AttemptNote): Promise<Reservation> {
+    const trusted = device !== undefined && this.trusts(device.registry, device.id);
+    const keys = trusted ? device.keys : ordinary;
+    const reservation = this.reserveOn(keys, rule, reservationId, note);
+    // A trusted device counted up to the limit while locked loses its trust, as in the scripts.
+    if (trusted && reservation.kind === "locked" && rule.countWhileLocked && (this.live(device.keys.at(-1)!)?.count ?? 0) >= rule.limit) this.devices.get(device.registry)?.delete(device.id);
+    if (reservation.kind === "busy" || device === undefined) return reservation;
+    return { ...reservation, trusted };
+  }
+
+  private reserveOn(keys: readonly string[], rule: CounterRule, reservationId: string, note: AttemptNote | undefined): Reservation {
     const before = keys.map((key) => this.live(key)?.count ?? 0);
     const flying = keys.map((key) => this.flying(key).size);
     const current = Math.max(0, ...before);
     if (rule.lockOutAtFailure && current >= rule.limit) {
       this.append(note);
-      if (!rule.countWhileLocked) return { kind: "locked", failures: current, lockMsLeft: this.lockMsLeft(keys, rule.limit), counts: before };
+      if (!rule.countWhileLocked) return { kind: "locked", failures: current, lockMsLeft: this.lockMsLeft(keys, rule.limit), counts: before, ...this.lockoutsOf(keys, rule) };
       const counts = keys.map((key) => this.addFailures(key, 1, rule));
-      return { kind: "locked", failures: Math.max(...counts), lockMsLeft: this.lockMsLeft(keys, rule.limit), counts };
+      return { kind: "locked", failures: Math.max(...counts), lockMsLeft: this.lockMsLeft(keys, rule.limit), counts, ...this.lockoutsOf(keys, rule) };
     }
     if (rule.lockOutAtFailure && keys.some((_, i) => before[i]! + flying[i]! >= rule.limit)) {
       return { kind: "busy", failures: current, inFlight: Math.max(0, ...flying) };
@@ -92,19 +144,47 @@ export class MemoryStore implements CounterStore {
     return { kind: "reserved", failures: current, counts: before };
   }
 
-  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, note?: AttemptNote): Promise<FailureCount> {
+  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote): Promise<FailureCount> {
     this.append(note);
     for (const key of keys) this.flying(key).delete(reservationId);
     const counts = keys.map((key) => this.addFailures(key, 1, rule));
-    return { failures: Math.max(0, ...counts), counts };
+    if (device && (this.live(device.counter)?.count ?? 0) >= rule.limit) this.devices.get(device.registry)?.delete(device.id);
+    return { failures: Math.max(0, ...counts), counts, ...this.lockoutsOf(keys, rule) };
   }
 
-  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, note?: AttemptNote): Promise<void> {
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, device?: DeviceRegistration, note?: AttemptNote): Promise<void> {
     this.append(note);
     for (const key of keys) {
       this.flying(key).delete(reservationId);
-      if (clearCounters) this.counters.delete(key);
+      if (clearCounters) this.forget(key);
     }
+    if (device) this.register(device);
+  }
+
+  private forget(key: string): void {
+    this.counters.delete(key);
+    this.histories.delete(lockoutHistoryKey(key));
+  }
+
+  /** Adds the device (replacing the one it follows), dropping expired ones and, beyond the cap, those closest to expiry. */
+  private register({ registry, id, replaces, expiresAtMs, info, maxPerUser }: DeviceRegistration): void {
+    const devices = this.devices.get(registry) ?? new Map<string, DeviceRecord>();
+    if (replaces !== null) devices.delete(replaces);
+    devices.set(id, { id, expiresAtMs, info });
+    const kept = [...devices.values()].filter((d) => d.expiresAtMs > this.now()).sort((a, b) => b.expiresAtMs - a.expiresAtMs).slice(0, maxPerUser);
+    this.devices.set(registry, new Map(kept.map((d) => [d.id, d])));
+  }
+
+  async listDevices(registry: string): Promise<DeviceRecord[]> {
+    return [...(this.devices.get(registry)?.values() ?? [])].filter((d) => d.expiresAtMs > this.now());
+  }
+
+  async revokeDevices(registry: string, ids: readonly string[] | null, counterOf: (id: string) => string): Promise<number> {
+    const devices = this.devices.get(registry);
+    if (!devices) return 0;
+    const gone = (ids ?? [...devices.keys()]).filter((id) => devices.delete(id));
+    for (const id of ids ?? gone) this.forget(counterOf(id));
+    return gone.length;
   }
 
   async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule, note?: AttemptNote): Promise<LockState> {
@@ -117,7 +197,7 @@ export class MemoryStore implements CounterStore {
 
   async reset(keys: readonly string[]): Promise<void> {
     for (const key of keys) {
-      this.counters.delete(key);
+      this.forget(key);
       this.inFlight.delete(key);
     }
   }

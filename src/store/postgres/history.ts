@@ -5,7 +5,6 @@
  */
 import type { AttemptEntry, AttemptFilter, AttemptNote, AttemptOutcome } from "../history";
 import { countersOf, countersText } from "../history";
-import { ADMIT } from "./statements";
 
 /** The CTE appending the records of parameters `$first` (prefix) to `$first + 6`, when `condition` holds. */
 const logged = (first: number, condition = "TRUE") => `logged AS (
@@ -14,14 +13,21 @@ const logged = (first: number, condition = "TRUE") => `logged AS (
   FROM unnest($${first + 1}::text[], $${first + 2}::text[], $${first + 3}::text[], $${first + 4}::text[], $${first + 5}::text[], $${first + 6}::text[]) AS r(u, ip, p, ua, o, c)
   WHERE ${condition})`;
 
-/** A `WITH ...` statement whose `params` own parameters come first, also appending the records that follow them. */
-export const withHistory = (statement: string, params: number): string => statement.replace(/^\s*WITH /, `WITH ${logged(params + 1)},\n`);
+/**
+ * `statement` (whose `params` own parameters come first) also appending the records that follow
+ * them: a `WITH ...` statement gets one more CTE; any other (a function call) is wrapped, and then
+ * `condition` may test its rows (`answered`).
+ */
+export const withHistory = (statement: string, params: number, condition = "TRUE"): string =>
+  /^\s*WITH /.test(statement)
+    ? statement.replace(/^\s*WITH /, `WITH ${logged(params + 1)},\n`)
+    : `
+WITH answered AS MATERIALIZED (${statement}),
+${logged(params + 1, condition)}
+SELECT * FROM answered`;
 
-/** ADMIT, appending the records only when the answer is `locked` (the gateway_admit function is unchanged). */
-export const ADMIT_WITH_HISTORY = `
-WITH admitted AS MATERIALIZED (${ADMIT}),
-${logged(9, "EXISTS (SELECT 1 FROM admitted WHERE admitted.outcome = 'locked')")}
-SELECT * FROM admitted`;
+/** An admission appends its records only when the answer is `locked` (the gateway_admit functions are unchanged). */
+export const ADMITTED_LOCKED = "EXISTS (SELECT 1 FROM answered WHERE answered.outcome = 'locked')";
 
 /** The parameters `logged` reads, for a note. */
 export function historyParams({ target, records }: AttemptNote): unknown[] {

@@ -6,11 +6,28 @@
 import { neon, neonConfig, type NeonQueryFunction } from "@neondatabase/serverless";
 import { inArray, lt, sql as raw } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-http";
-import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError, keysetCursor } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type DeviceCounted, type DeviceRecord, type DeviceRegistration, type DeviceTrust, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, lockoutHistoryKey, asStoreError, keysetCursor } from "../contract";
 import type { AttemptFilter, AttemptNote, AttemptPage } from "../history";
-import { ADMIT_WITH_HISTORY, type AccessLogRow, LIST_ATTEMPTS, SWEEP_ACCESS_LOG, accessLogCursor, entryOf, historyParams, listAttemptsParams, withHistory } from "./history";
-import { gatewayCache, gatewayInflight } from "./schema";
-import { ADMIT, CHANGED_SINCE, CONFIRM_FAILURE, CONSUME, COUNT_REFUSED, LIST, MERGE, READ, RELEASE, RESET } from "./statements";
+import { ADMITTED_LOCKED, type AccessLogRow, LIST_ATTEMPTS, SWEEP_ACCESS_LOG, accessLogCursor, entryOf, historyParams, listAttemptsParams, withHistory } from "./history";
+import { gatewayCache, gatewayDevices, gatewayInflight } from "./schema";
+import {
+  ADMIT,
+  ADMIT_DEVICE_GROWTH,
+  CHANGED_SINCE,
+  CONFIRM_FAILURE,
+  CONFIRM_FAILURE_DEVICE_GROWTH,
+  CONSUME,
+  COUNT_REFUSED,
+  COUNT_REFUSED_GROWTH,
+  LIST,
+  LIST_DEVICES,
+  MERGE,
+  READ,
+  RELEASE,
+  RELEASE_DEVICE,
+  RESET,
+  REVOKE_DEVICES,
+} from "./statements";
 
 export type SqlClient = NeonQueryFunction<false, false>;
 
@@ -33,9 +50,14 @@ interface AdmitRow {
   lock_ms_left: number | null;
   in_flight: number;
   counts: Record<string, number>;
+  /** Only from the device-and-growth overload. */
+  trusted?: boolean;
+  lockouts?: number;
 }
 
 const ttlOf = (rule: CounterRule): number => rule.ttlSeconds ?? 0;
+/** Growth factor (0 = fixed), memory seconds, max cool-off seconds. */
+const growthOf = ({ growth }: CounterRule): number[] => (growth ? [growth.factor, growth.memorySeconds, growth.maxSeconds] : [0, 0, 0]);
 
 /**
  * A counting statement and its parameters, or with a note the statement that also appends it
@@ -61,38 +83,67 @@ export class PostgresStore implements CounterStore {
     return asStoreError("postgres", /password authentication|authentication failed|28P01|28000/i, call);
   }
 
-  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string, note?: AttemptNote): Promise<Reservation> {
-    const params = [keys, rule.limit, ttlOf(rule), rule.lockOutAtFailure, rule.countWhileLocked, reservationId, rule.reservationMs, rule.idleSeconds];
-    const [statement, all] = counting(ADMIT, params, note, () => ADMIT_WITH_HISTORY);
+  /**
+   * Without a device or growth, the statements of the previous version (one fewer function to
+   * reach); with them, the 0006 overloads, still one statement. With a note, its records are
+   * appended in the same statement, only when the answer is `locked`.
+   */
+  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string, device?: DeviceTrust, note?: AttemptNote): Promise<Reservation> {
+    const params: unknown[] = [keys, rule.limit, ttlOf(rule), rule.lockOutAtFailure, rule.countWhileLocked, reservationId, rule.reservationMs, rule.idleSeconds];
+    const extended = device !== undefined || Boolean(rule.growth);
+    if (extended) params.push(device?.keys ?? [], device?.registry ?? "", device?.id ?? "", ...growthOf(rule));
+    const base = extended ? ADMIT_DEVICE_GROWTH : ADMIT;
+    const [statement, all] = counting(base, params, note, () => withHistory(base, params.length, ADMITTED_LOCKED));
     const row = ((await this.run(() => this.sql.query(statement, all, this.options()))) as AdmitRow[])[0]!;
-    const counts = keys.map((key) => row.counts[key] ?? 0);
+    const counted = row.trusted ? device!.keys : keys;
+    const counts = counted.map((key) => row.counts[key] ?? 0);
     const failures = Math.max(0, ...counts);
-    if (row.outcome === "locked") return { kind: "locked", failures, lockMsLeft: row.lock_ms_left, counts };
+    const trusted = device ? { trusted: row.trusted === true } : {};
+    if (row.outcome === "locked") return { kind: "locked", failures, lockMsLeft: row.lock_ms_left, counts, ...trusted, ...(rule.growth ? { lockouts: row.lockouts ?? 0 } : {}) };
     if (row.outcome === "busy") return { kind: "busy", failures, inFlight: row.in_flight };
-    return { kind: "reserved", failures, counts };
+    return { kind: "reserved", failures, counts, ...trusted };
   }
 
-  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, note?: AttemptNote): Promise<FailureCount> {
-    const [statement, params] = counting(CONFIRM_FAILURE, [keys, reservationId, ttlOf(rule), rule.lockOutAtFailure ? rule.limit : 0, rule.idleSeconds], note);
-    const rows = (await this.run(() => this.sql.query(statement, params, this.options()))) as { counts: Record<string, number> }[];
+  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote): Promise<FailureCount> {
+    const params: unknown[] = [keys, reservationId, ttlOf(rule), rule.lockOutAtFailure ? rule.limit : 0, rule.idleSeconds];
+    const extended = device !== undefined || Boolean(rule.growth);
+    if (extended) params.push(...growthOf(rule), device?.registry ?? "", device?.id ?? "", device?.counter ?? "");
+    const [statement, all] = counting(extended ? CONFIRM_FAILURE_DEVICE_GROWTH : CONFIRM_FAILURE, params, note);
+    const rows = (await this.run(() => this.sql.query(statement, all, this.options()))) as { counts: Record<string, number>; lockouts?: number }[];
     const counts = keys.map((key) => rows[0]!.counts[key] ?? 0);
-    return { failures: Math.max(0, ...counts), counts };
+    return { failures: Math.max(0, ...counts), counts, ...(rule.growth ? { lockouts: rows[0]!.lockouts ?? 0 } : {}) };
   }
 
-  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, note?: AttemptNote): Promise<void> {
-    const [statement, params] = counting(RELEASE, [keys, reservationId, clearCounters], note);
-    await this.run(() => this.sql.query(statement, params, this.options()));
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, device?: DeviceRegistration, note?: AttemptNote): Promise<void> {
+    const params: unknown[] = [keys, reservationId, clearCounters, keys.map(lockoutHistoryKey)];
+    if (device) params.push(device.registry, device.id, device.replaces, device.expiresAtMs, device.info, device.maxPerUser);
+    const [statement, all] = counting(device ? RELEASE_DEVICE : RELEASE, params, note);
+    await this.run(() => this.sql.query(statement, all, this.options()));
+  }
+
+  async listDevices(registry: string): Promise<DeviceRecord[]> {
+    const rows = (await this.run(() => this.sql.query(LIST_DEVICES, [registry], this.options()))) as { id: string; expires_ms: number; info: string }[];
+    return rows.map((row) => ({ id: row.id, expiresAtMs: row.expires_ms, info: row.info }));
+  }
+
+  async revokeDevices(registry: string, ids: readonly string[] | null, counterOf: (id: string) => string): Promise<number> {
+    const named = ids ?? (await this.listDevices(registry)).map((d) => d.id);
+    if (named.length === 0) return 0;
+    const rows = (await this.run(() => this.sql.query(REVOKE_DEVICES, [registry, named, named.map(counterOf)], this.options()))) as { removed: number }[];
+    return rows[0]!.removed;
   }
 
   async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule, note?: AttemptNote): Promise<LockState> {
-    const [statement, params] = counting(COUNT_REFUSED, [lockKey, rule.limit, ttlOf(rule), [...attempts.keys()], [...attempts.values()], rule.idleSeconds], note);
-    const rows = (await this.run(() => this.sql.query(statement, params, this.options()))) as { locked: boolean; count: number; ms_left: number | null }[];
+    const params: unknown[] = [lockKey, rule.limit, ttlOf(rule), [...attempts.keys()], [...attempts.values()], rule.idleSeconds];
+    if (rule.growth) params.push(...growthOf(rule));
+    const [statement, all] = counting(rule.growth ? COUNT_REFUSED_GROWTH : COUNT_REFUSED, params, note);
+    const rows = (await this.run(() => this.sql.query(statement, all, this.options()))) as { locked: boolean; count: number; ms_left: number | null }[];
     const row = rows[0]!;
     return { locked: row.locked, failures: row.count, lockMsLeft: row.locked ? row.ms_left : null };
   }
 
   async reset(keys: readonly string[]): Promise<void> {
-    await this.run(() => this.sql.query(RESET, [keys], this.options()));
+    await this.run(() => this.sql.query(RESET, [[...keys, ...keys.map(lockoutHistoryKey)]], this.options()));
   }
 
   async merge(counters: readonly CounterSnapshot[]): Promise<void> {
@@ -164,6 +215,8 @@ export class PostgresStore implements CounterStore {
     }
     // Reservations live seconds and each admission drops its keys' expired ones; this catches the rest.
     const ended = await this.run(() => db.delete(gatewayInflight).where(lt(gatewayInflight.expiresAt, raw`now()`)).returning({ key: gatewayInflight.key }));
+    // Registrations drop their registry's expired devices; a registry nobody logs in to again is swept here.
+    await this.run(() => db.delete(gatewayDevices).where(lt(gatewayDevices.expiresAt, raw`now()`)));
     return { counters: total, reservations: ended.length };
   }
 }

@@ -55,3 +55,20 @@ export const accessLog = pgTable(
   },
   (table) => [index("access_log_prefix_id_idx").on(table.prefix, table.id), index("access_log_at_idx").on(table.at)],
 );
+
+/**
+ * Trusted devices (device cookies): one row per username registry and device id, until it expires
+ * (AXES_DEVICE_COOKIE_LIFETIME after its last successful login), is replaced by the browser's next
+ * success, fails up to the limit, or is revoked.
+ */
+export const gatewayDevices = pgTable(
+  "gateway_devices",
+  {
+    registry: text("registry").notNull(),
+    id: text("id").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    /** JSON text: issued at, address, user agent (what the admin listing shows). */
+    info: text("info").notNull().default("{}"),
+  },
+  (table) => [primaryKey({ columns: [table.registry, table.id] }), index("gateway_devices_expires_at_idx").on(table.expiresAt)],
+);

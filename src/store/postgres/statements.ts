@@ -14,6 +14,25 @@
 export const ADMIT = "SELECT * FROM gateway_admit($1::text[], $2::integer, $3::float8, $4::boolean, $5::boolean, $6::text, $7::float8, $8::float8)";
 
 /**
+ * ADMIT with a trusted device and cool-offs that grow (migrations/0006_devices_growth.sql): $1-$8 as
+ * ADMIT, $9 the keys as a trusted device (empty = no device), $10 its registry, $11 its id,
+ * $12 growth factor (0 = fixed), $13 memory seconds, $14 max cool-off seconds.
+ */
+export const ADMIT_DEVICE_GROWTH =
+  "SELECT * FROM gateway_admit($1::text[], $2::integer, $3::float8, $4::boolean, $5::boolean, $6::text, $7::float8, $8::float8, $9::text[], $10::text, $11::text, $12::float8, $13::float8, $14::float8)";
+
+/**
+ * CONFIRM_FAILURE with cool-offs that grow and a trusted device (0006): $1-$5 as CONFIRM_FAILURE,
+ * $6 growth factor, $7 memory seconds, $8 max seconds, $9 registry, $10 device id ("" = none), $11 its counter.
+ */
+export const CONFIRM_FAILURE_DEVICE_GROWTH =
+  "SELECT * FROM gateway_confirm_failure($1::text[], $2::text, $3::float8, $4::integer, $5::float8, $6::float8, $7::float8, $8::float8, $9::text, $10::text, $11::text)";
+
+/** COUNT_REFUSED with cool-offs that grow (0006): $1-$6 as COUNT_REFUSED, $7 growth factor, $8 memory seconds, $9 max seconds. */
+export const COUNT_REFUSED_GROWTH =
+  "SELECT * FROM gateway_count_refused($1::text, $2::integer, $3::float8, $4::text[], $5::integer[], $6::float8, $7::float8, $8::float8, $9::float8)";
+
+/**
  * A counter's expiry once counted to `count`: the cool-off ($3 seconds) when there is one; otherwise
  * none once it reached `keep` (the limit; 0 = it never locks) and `idle` seconds below it.
  */
@@ -45,10 +64,40 @@ counted AS (
   RETURNING c.key, c.count)
 SELECT coalesce(json_object_agg(key, count), '{}'::json) AS counts FROM counted`;
 
-/** $1 keys, $2 reservation id, $3 clear the counters (bool). Ends the reservation; other reservations stay. */
+/**
+ * $1 keys, $2 reservation id, $3 clear the counters (bool), $4 their lockout histories. Ends the
+ * reservation; other reservations stay.
+ */
 export const RELEASE = `
 WITH ended AS (DELETE FROM gateway_inflight WHERE key = ANY($1::text[]) AND id = $2)
-DELETE FROM gateway_cache WHERE $3::boolean AND key = ANY($1::text[])`;
+DELETE FROM gateway_cache WHERE $3::boolean AND key = ANY($1::text[] || $4::text[])`;
+
+/**
+ * RELEASE and a successful login's device in one statement: $1-$4 as RELEASE, $5 registry, $6 device
+ * id, $7 the id it replaces (null = none), $8 expiry in epoch ms, $9 info, $10 devices kept. Drops
+ * the replaced and expired devices and, beyond the cap, those closest to expiry.
+ */
+export const RELEASE_DEVICE = `
+WITH ended AS (DELETE FROM gateway_inflight WHERE key = ANY($1::text[]) AND id = $2),
+cleared AS (DELETE FROM gateway_cache WHERE $3::boolean AND key = ANY($1::text[] || $4::text[])),
+dropped AS (
+  DELETE FROM gateway_devices WHERE registry = $5 AND id <> $6 AND (
+    id = $7::text OR expires_at <= now() OR id IN (
+      SELECT id FROM gateway_devices WHERE registry = $5 AND id <> $6 AND expires_at > now()
+      ORDER BY expires_at DESC OFFSET greatest(0, $10::integer - 1))))
+INSERT INTO gateway_devices (registry, id, expires_at, info) VALUES ($5, $6, to_timestamp($8::float8 / 1000.0), $9)
+ON CONFLICT (registry, id) DO UPDATE SET expires_at = excluded.expires_at, info = excluded.info`;
+
+/** $1 registry. Its live devices. */
+export const LIST_DEVICES = `
+SELECT id, ceil(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms, info
+FROM gateway_devices WHERE registry = $1 AND expires_at > now() ORDER BY expires_at DESC`;
+
+/** $1 registry, $2 device ids (null = all), $3 the counter of each device named ($2 null: none). Removes them and their counters. */
+export const REVOKE_DEVICES = `
+WITH removed AS (DELETE FROM gateway_devices WHERE registry = $1 AND ($2::text[] IS NULL OR id = ANY($2::text[])) RETURNING id),
+counters AS (DELETE FROM gateway_cache WHERE key = ANY($3::text[]))
+SELECT count(*)::integer AS removed FROM removed`;
 
 /**
  * $1 the locked key, $2 limit, $3 ttl seconds (0 = none), $4 keys, $5 attempts per key, $6 idle seconds.

@@ -5,10 +5,10 @@
  * call is reported as a StoreError: the failover store then runs it on Postgres, or FAIL_MODE decides.
  */
 import { Redis } from "@upstash/redis/cloudflare";
-import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type DeviceCounted, type DeviceRecord, type DeviceRegistration, type DeviceTrust, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, lockoutHistoryKey, asStoreError } from "../contract";
 import type { AttemptFilter, AttemptNote, AttemptPage } from "../history";
 import { LIST_ATTEMPTS_SCRIPT, attemptEntries, historyStreamOf, historyTail, listAttemptsArgs } from "./history";
-import { CONFIRM_FAILURE_SCRIPT, CONSUME_SCRIPT, COUNT_REFUSED_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, READ_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
+import { CONFIRM_FAILURE_SCRIPT, CONSUME_SCRIPT, COUNT_REFUSED_SCRIPT, LIST_DEVICES_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, READ_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT, REVOKE_DEVICES_SCRIPT } from "./scripts";
 
 /** The narrow part of the Redis client this store uses, so tests and wrappers stay honest. */
 export type UpstashClient = Pick<Redis, "createScript" | "del" | "ping">;
@@ -54,9 +54,14 @@ function withHistory(keys: string[], args: string[], note: AttemptNote | undefin
 
 /** A history cursor: the stream id of the last entry of the page before, tagged `x:`. */
 const STREAM_CURSOR = /^x:([0-9]+-[0-9]+)$/;
+/** Counter keys, their reservation sets, then their lockout histories (cool-offs that grow). */
+const withHistories = (keys: readonly string[]): string[] => [...withReservations(keys), ...keys.map(lockoutHistoryKey)];
 
 const ttlMs = (rule: CounterRule): string => String(rule.ttlSeconds === null ? 0 : Math.ceil(rule.ttlSeconds * 1000));
 const idleMs = (rule: CounterRule): string => String(Math.max(1, Math.ceil(rule.idleSeconds * 1000)));
+/** The growth arguments: factor (0 = fixed), memory ms, max cool-off ms. */
+const growthArgs = ({ growth }: CounterRule): string[] =>
+  growth ? [String(growth.factor), String(Math.ceil(growth.memorySeconds * 1000)), String(Math.floor(growth.maxSeconds * 1000))] : ["0", "0", "0"];
 
 /** A CounterStore on Upstash Redis. */
 export class UpstashStore implements CounterStore {
@@ -70,6 +75,8 @@ export class UpstashStore implements CounterStore {
   private readonly listScript;
   private readonly readScript;
   private readonly listAttemptsScript;
+  private readonly listDevicesScript;
+  private readonly revokeDevicesScript;
 
   constructor(private readonly redis: UpstashClient) {
     this.reserveScript = redis.createScript<number[]>(RESERVE_SCRIPT);
@@ -81,13 +88,15 @@ export class UpstashStore implements CounterStore {
     this.listScript = redis.createScript<(string | number)[]>(LIST_SCRIPT);
     this.readScript = redis.createScript<(string | number)[]>(READ_SCRIPT);
     this.listAttemptsScript = redis.createScript<(string | number)[]>(LIST_ATTEMPTS_SCRIPT);
+    this.listDevicesScript = redis.createScript<string[]>(LIST_DEVICES_SCRIPT);
+    this.revokeDevicesScript = redis.createScript<number>(REVOKE_DEVICES_SCRIPT);
   }
 
   private run<T>(call: () => Promise<T>): Promise<T> {
     return upstashCall(call);
   }
 
-  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string, note?: AttemptNote): Promise<Reservation> {
+  async reserve(keys: readonly string[], rule: CounterRule, reservationId: string, device?: DeviceTrust, note?: AttemptNote): Promise<Reservation> {
     const args = [
       String(rule.limit),
       ttlMs(rule),
@@ -96,33 +105,65 @@ export class UpstashStore implements CounterStore {
       reservationId,
       String(Math.ceil(rule.reservationMs)),
       idleMs(rule),
+      String(keys.length),
+      String(device?.keys.length ?? 0),
+      device?.id ?? "",
+      ...growthArgs(rule),
     ];
-    const [state = 0, leftMs = -1, inFlight = 0, ...counts] = await this.run(() => this.reserveScript.exec(...withHistory(withReservations(keys), args, note)));
+    const all = device ? [...withHistories(keys), ...withHistories(device.keys), device.registry] : withHistories(keys);
+    const [state = 0, leftMs = -1, inFlight = 0, trustedFlag = 0, lockouts = 0, ...counts] = await this.run(() => this.reserveScript.exec(...withHistory(all, args, note)));
     const failures = Math.max(0, ...counts);
-    if (state === 1) return { kind: "locked", failures, lockMsLeft: leftMs >= 0 ? leftMs : null, counts };
+    const trusted = device ? { trusted: trustedFlag === 1 } : {};
+    if (state === 1) return { kind: "locked", failures, lockMsLeft: leftMs >= 0 ? leftMs : null, counts, ...trusted, ...(rule.growth ? { lockouts } : {}) };
     if (state === 2) return { kind: "busy", failures, inFlight };
-    return { kind: "reserved", failures, counts };
+    return { kind: "reserved", failures, counts, ...trusted };
   }
 
-  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, note?: AttemptNote): Promise<FailureCount> {
-    const args = [ttlMs(rule), reservationId, rule.lockOutAtFailure ? String(rule.limit) : "0", idleMs(rule)];
-    const counts = await this.run(() => this.confirmFailureScript.exec(...withHistory(withReservations(keys), args, note)));
-    return { failures: Math.max(0, ...counts), counts };
+  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote): Promise<FailureCount> {
+    const args = [ttlMs(rule), reservationId, rule.lockOutAtFailure ? String(rule.limit) : "0", idleMs(rule), ...growthArgs(rule), device?.id ?? "", String(device ? keys.indexOf(device.counter) + 1 : 0)];
+    const all = device ? [...withHistories(keys), device.registry] : withHistories(keys);
+    const [lockouts = 0, ...counts] = await this.run(() => this.confirmFailureScript.exec(...withHistory(all, args, note)));
+    return { failures: Math.max(0, ...counts), counts, ...(rule.growth ? { lockouts } : {}) };
   }
 
-  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, note?: AttemptNote): Promise<void> {
-    await this.run(() => this.releaseScript.exec(...withHistory(withReservations(keys), [reservationId, clearCounters ? "1" : "0"], note)));
+  async release(keys: readonly string[], reservationId: string, clearCounters: boolean, device?: DeviceRegistration, note?: AttemptNote): Promise<void> {
+    const args = [reservationId, clearCounters ? "1" : "0"];
+    if (device) {
+      const lifetimeMs = Math.max(1, Math.ceil(device.expiresAtMs - Date.now()));
+      args.push(device.id, device.replaces ?? "", `${Math.ceil(device.expiresAtMs)} ${device.info}`, String(lifetimeMs), String(device.maxPerUser));
+    }
+    await this.run(() => this.releaseScript.exec(...withHistory(device ? [...withHistories(keys), device.registry] : withHistories(keys), args, note)));
+  }
+
+  async listDevices(registry: string): Promise<DeviceRecord[]> {
+    const flat = await this.run(() => this.listDevicesScript.exec([registry], []));
+    const now = Date.now();
+    const found: DeviceRecord[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const entry = String(flat[i + 1]);
+      const at = entry.indexOf(" ");
+      const expiresAtMs = Number(at < 0 ? entry : entry.slice(0, at));
+      if (expiresAtMs > now) found.push({ id: String(flat[i]), expiresAtMs, info: at < 0 ? "{}" : entry.slice(at + 1) });
+    }
+    return found;
+  }
+
+  async revokeDevices(registry: string, ids: readonly string[] | null, counterOf: (id: string) => string): Promise<number> {
+    const named = ids ?? (await this.listDevices(registry)).map((d) => d.id);
+    if (named.length === 0) return 0;
+    return this.run(() => this.revokeDevicesScript.exec([registry, ...named.map(counterOf)], [...named]));
   }
 
   async countRefused({ lockKey, attempts }: RefusedAttempts, rule: CounterRule, note?: AttemptNote): Promise<LockState> {
     const others = [...attempts.keys()].filter((key) => key !== lockKey);
-    const args = [String(rule.limit), ttlMs(rule), idleMs(rule), String(attempts.get(lockKey) ?? 0), ...others.map((key) => String(attempts.get(key)))];
-    const [locked, failures, leftMs] = await this.run(() => this.countRefusedScript.exec(...withHistory([lockKey, ...others], args, note)));
+    const args = [String(rule.limit), ttlMs(rule), idleMs(rule), String(attempts.get(lockKey) ?? 0), ...others.map((key) => String(attempts.get(key))), ...growthArgs(rule)];
+    const counters = [lockKey, ...others];
+    const [locked, failures, leftMs] = await this.run(() => this.countRefusedScript.exec(...withHistory([...counters, ...counters.map(lockoutHistoryKey)], args, note)));
     return { locked: locked === 1, failures, lockMsLeft: locked === 1 && leftMs >= 0 ? leftMs : null };
   }
 
   async reset(keys: readonly string[]): Promise<void> {
-    if (keys.length > 0) await this.run(() => this.redis.del(...withReservations(keys)));
+    if (keys.length > 0) await this.run(() => this.redis.del(...withHistories(keys)));
   }
 
   async merge(counters: readonly CounterSnapshot[]): Promise<void> {
