@@ -28,14 +28,25 @@ export type Admission =
    * not counted, not a lock; the client is asked to try again in a second.
    */
   | { readonly kind: "busy"; readonly failures: number; readonly inFlight: number; readonly waitedMs: number }
-  /** Reserved and allowed through; settle it with the origin's outcome. */
-  | { readonly kind: "admitted"; readonly keys: readonly string[]; readonly reservationId: string; readonly failures: number };
+  /**
+   * Reserved and allowed through; settle it with the origin's outcome. `mayLock`: its failure could
+   * be the one that reaches the limit (confirmed failures plus attempts in flight, itself included,
+   * reached it when it reserved), so its response waits for the count; any other failure is counted
+   * after the response.
+   */
+  | { readonly kind: "admitted"; readonly keys: readonly string[]; readonly reservationId: string; readonly failures: number; readonly mayLock: boolean };
 
 /** What the policy says once the origin has answered. */
 export type Verdict =
   /** The origin's answer stands; `failures` is the confirmed count after a failure, null otherwise. */
   | { readonly kind: "pass"; readonly failures: number | null }
   | { readonly kind: "locked-out"; readonly failures: number; readonly retryAfterSeconds: number | null };
+
+/**
+ * What settling says: the final verdict, or, for a failure that cannot lock, the confirmed failure
+ * still on its way to the store (hand `counted` to `waitUntil`: the response need not wait for it).
+ */
+export type Settlement = Verdict | { readonly kind: "counting"; readonly counted: Promise<Verdict> };
 
 export type { Background } from "../store/failover/scope";
 
@@ -218,7 +229,8 @@ export class LockoutPolicy {
       }
       if (reservation.kind === "reserved") {
         this.forgetLocks(keys); // the store says unlocked (an admin reset elsewhere): drop any refresh grace
-        return { kind: "admitted", keys, reservationId, failures: reservation.failures };
+        const mayLock = rule.lockOutAtFailure && reservation.failures + reservation.inFlight >= rule.limit;
+        return { kind: "admitted", keys, reservationId, failures: reservation.failures, mayLock };
       }
       const waitedMs = this.now() - started;
       if (waitedMs + pause > this.inFlightWaitMs) return { kind: "busy", failures: reservation.failures, inFlight: reservation.inFlight, waitedMs };
@@ -279,15 +291,45 @@ export class LockoutPolicy {
    * Turns the origin's outcome into the final answer: a failure becomes a confirmed failure (and, at
    * the limit, gets the lockout response at once, as in axes); anything else gives the reservation
    * back, or with AXES_RESET_ON_SUCCESS also clears the client's counters.
+   *
+   * A failure that cannot reach the limit (`mayLock` false) is confirmed after the response
+   * (`counting`): until its count lands, its reservation still holds the slot, so no attempt gets
+   * past the limit meanwhile. The attempt that took the last slot waits for its count, and, below
+   * the limit, for the attempts reserved before it that are still in flight (their failures may be
+   * on their way): so exactly the failure that reaches the limit gets the lockout response.
    */
-  async settle(admission: Admission, outcome: LoginOutcome, method: string, store: CounterStore = this.store): Promise<Verdict> {
+  async settle(admission: Admission, outcome: LoginOutcome, method: string, store: CounterStore = this.store): Promise<Settlement> {
     if (admission.kind !== "admitted") return { kind: "pass", failures: null };
     const { keys, reservationId } = admission;
     if (outcome !== "failure") {
       await store.release(keys, reservationId, outcome === "success" && this.settings.resetOnSuccess);
       return { kind: "pass", failures: null };
     }
-    return this.confirmFailure(keys, reservationId, method, store);
+    if (!admission.mayLock) return { kind: "counting", counted: this.confirmFailure(keys, reservationId, method, store) };
+    const verdict = await this.confirmFailure(keys, reservationId, method, store);
+    return verdict.kind === "pass" ? this.afterOthersSettle(keys, method, store) : verdict;
+  }
+
+  /**
+   * The last slot's failure, confirmed below the limit: polls (as a held attempt does, for at most
+   * LOGIN_INFLIGHT_WAIT) until the counters reach the limit or the attempts still in flight can no
+   * longer make them, and answers on the confirmed count.
+   */
+  private async afterOthersSettle(keys: readonly string[], method: string, store: CounterStore): Promise<Verdict> {
+    const rule = this.rule(method);
+    const started = this.now();
+    for (let pause = HOLD_FIRST_MS; ; pause = Math.min(pause * 2, HOLD_MAX_MS)) {
+      const asked = this.now();
+      const state = await store.pending(keys);
+      if (state.failures >= rule.limit) {
+        const lockMs = rule.ttlSeconds === null ? null : rule.ttlSeconds * 1000;
+        await this.noteLockout(keys, state.counts, lockMs === null ? null : asked + lockMs, store);
+        return { kind: "locked-out", failures: state.failures, retryAfterSeconds: retryAfterOf(lockMs) };
+      }
+      const settled = state.failures + state.inFlight < rule.limit;
+      if (settled || this.now() - started + pause > this.inFlightWaitMs) return { kind: "pass", failures: state.failures };
+      await this.sleep(pause * (0.5 + Math.random() / 2));
+    }
   }
 
   /** Adds a confirmed failure to the counters (ending the reservation, if any) and says whether it locked them. */

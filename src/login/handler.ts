@@ -12,6 +12,7 @@ import type { Admission, Background, LockoutPolicy, Verdict } from "../lockout/p
 import { lockoutResponse } from "../lockout/response";
 import { forwardToOrigin } from "../proxy";
 import { type CounterStore, StoreError } from "../store/contract";
+import { runDetached } from "../store/failover/scope";
 import { canonicalUsername } from "../lockout/username";
 import type { Credentials } from "./credentials";
 import { LOGIN_RESULT_HEADER, type OutcomeRules, loginOutcome } from "./outcome";
@@ -104,14 +105,24 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
   // The origin checked another user's password than the one counted: that user failed too.
   if (named !== undefined) await hooks.failedElsewhere?.(named, client);
 
-  let verdict: Verdict;
-  try {
-    verdict = await policy.settle(admission, outcome, request.method, attempt.store);
-  } catch (error) {
+  const settleFailed = (error: unknown): Verdict => {
     if (!(error instanceof StoreError)) throw error;
     // The reservation keeps its slot until it expires (ORIGIN_TIMEOUT plus a margin); a failure that could not be recorded is logged here.
     logEvent("settle_failed", { request_id: requestId, store: error.store, reason: error.reason, path: route.path, outcome }, "error");
-    verdict = { kind: "pass", failures: null };
+    return { kind: "pass", failures: null };
+  };
+  let verdict: Verdict;
+  try {
+    const settled = await policy.settle(admission, outcome, request.method, attempt.store);
+    if (settled.kind === "counting") {
+      // A failure that cannot lock: the client has its answer now, the count lands after it.
+      const counted = settled.counted.then(({ failures }) => logEvent("login_attempt", { ...who, outcome, failures }), settleFailed);
+      (hooks.background ?? runDetached)(counted);
+      return response;
+    }
+    verdict = settled;
+  } catch (error) {
+    verdict = settleFailed(error);
   }
   if (admission.kind === "admitted") logEvent("login_attempt", { ...who, outcome, failures: verdict.failures });
   if (verdict.kind === "locked-out") {

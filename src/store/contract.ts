@@ -48,7 +48,13 @@ export type Reservation =
       readonly counts: readonly number[];
     }
   | { readonly kind: "busy"; readonly failures: number; readonly inFlight: number }
-  | { readonly kind: "reserved"; readonly failures: number; readonly counts: readonly number[] };
+  | {
+      readonly kind: "reserved";
+      readonly failures: number;
+      readonly counts: readonly number[];
+      /** Most reservations in flight on one counter, this one included. */
+      readonly inFlight: number;
+    };
 
 /** Confirmed failures after a settled attempt was counted. */
 export interface FailureCount {
@@ -56,6 +62,16 @@ export interface FailureCount {
   readonly failures: number;
   /** Each counter's value, in the order of the keys given. */
   readonly counts: readonly number[];
+}
+
+/** Confirmed failures and attempts still in flight on a client's counters, as they stand. */
+export interface PendingCount {
+  /** Highest confirmed failure count. */
+  readonly failures: number;
+  /** Each counter's confirmed failures, in the order of the keys given. */
+  readonly counts: readonly number[];
+  /** Most live (unexpired) reservations on one counter. */
+  readonly inFlight: number;
 }
 
 /** Attempts this isolate refused from its lock cache, counted later in one write. */
@@ -124,6 +140,11 @@ export interface CounterStore {
   reserve(keys: readonly string[], rule: CounterRule, reservationId: string): Promise<Reservation>;
   /** The reserved attempt failed: ends the reservation and adds one confirmed failure to each counter (restarting its expiry). */
   confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount>;
+  /**
+   * Reads each counter's confirmed failures and its live reservations, writing nothing: how an
+   * attempt that may be the one to reach the limit waits for the others in flight to settle.
+   */
+  pending(keys: readonly string[]): Promise<PendingCount>;
   /**
    * The reserved attempt was not a failure: ends the reservation; with `clearCounters` (a success
    * under AXES_RESET_ON_SUCCESS) also deletes the confirmed failures. Other reservations stay.

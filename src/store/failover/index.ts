@@ -11,7 +11,7 @@
  * fail, the StoreError reaches the caller, whose FAIL_MODE decides.
  */
 import { logEvent } from "../../http/log";
-import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, StoreError, type WindowCount } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type PendingCount, type RefusedAttempts, type Reservation, StoreError, type WindowCount } from "../contract";
 import type { PostgresStore } from "../postgres";
 import type { CircuitBreaker } from "./breaker";
 import type { Failover } from "./runner";
@@ -97,6 +97,10 @@ export class FailoverStore implements CounterStore {
       },
       () => this.fallback.confirmFailure(keys, reservationId, rule),
     );
+  }
+
+  pending(keys: readonly string[]): Promise<PendingCount> {
+    return this.withFailover("pending", () => this.primary.pending(keys), () => this.fallback.pending(keys));
   }
 
   /** Clearing counters (reset on success) goes to both stores, like `reset`, so the Postgres copy goes too. */

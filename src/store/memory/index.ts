@@ -3,7 +3,7 @@
  * warning about LocMemCache, it is refused when ENVIRONMENT=production: each Worker isolate would
  * count on its own, so an attacker spread over isolates would get many times the limit.
  */
-import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, keysetCursor } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type PendingCount, type RefusedAttempts, type Reservation, type WindowCount, keysetCursor } from "../contract";
 
 interface Counter {
   count: number;
@@ -76,7 +76,12 @@ export class MemoryStore implements CounterStore {
       return { kind: "busy", failures: current, inFlight: Math.max(0, ...flying) };
     }
     for (const key of keys) this.inFlight.set(key, this.flying(key).set(reservationId, this.now() + rule.reservationMs));
-    return { kind: "reserved", failures: current, counts: before };
+    return { kind: "reserved", failures: current, counts: before, inFlight: Math.max(0, ...flying) + 1 };
+  }
+
+  async pending(keys: readonly string[]): Promise<PendingCount> {
+    const counts = keys.map((key) => this.live(key)?.count ?? 0);
+    return { failures: Math.max(0, ...counts), counts, inFlight: Math.max(0, ...keys.map((key) => this.flying(key).size)) };
   }
 
   async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {

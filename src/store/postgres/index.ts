@@ -6,9 +6,9 @@
 import { neon, neonConfig, type NeonQueryFunction } from "@neondatabase/serverless";
 import { inArray, lt, sql as raw } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-http";
-import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError, keysetCursor } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type PendingCount, type RefusedAttempts, type Reservation, type WindowCount, asStoreError, keysetCursor } from "../contract";
 import { gatewayCache, gatewayInflight } from "./schema";
-import { ADMIT, CHANGED_SINCE, CONFIRM_FAILURE, CONSUME, COUNT_REFUSED, LIST, MERGE, READ, RELEASE, RESET } from "./statements";
+import { ADMIT, CHANGED_SINCE, CONFIRM_FAILURE, CONSUME, COUNT_REFUSED, LIST, MERGE, PENDING, READ, RELEASE, RESET } from "./statements";
 
 export type SqlClient = NeonQueryFunction<false, false>;
 
@@ -59,7 +59,13 @@ export class PostgresStore implements CounterStore {
     const failures = Math.max(0, ...counts);
     if (row.outcome === "locked") return { kind: "locked", failures, lockMsLeft: row.lock_ms_left, counts };
     if (row.outcome === "busy") return { kind: "busy", failures, inFlight: row.in_flight };
-    return { kind: "reserved", failures, counts };
+    return { kind: "reserved", failures, counts, inFlight: row.in_flight };
+  }
+
+  async pending(keys: readonly string[]): Promise<PendingCount> {
+    const rows = (await this.run(() => this.sql.query(PENDING, [keys], this.options()))) as { counts: Record<string, number>; in_flight: number }[];
+    const counts = keys.map((key) => rows[0]!.counts[key] ?? 0);
+    return { failures: Math.max(0, ...counts), counts, inFlight: rows[0]!.in_flight };
   }
 
   async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {

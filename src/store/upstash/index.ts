@@ -5,8 +5,8 @@
  * call is reported as a StoreError: the failover store then runs it on Postgres, or FAIL_MODE decides.
  */
 import { Redis } from "@upstash/redis/cloudflare";
-import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, asStoreError } from "../contract";
-import { CONFIRM_FAILURE_SCRIPT, CONSUME_SCRIPT, COUNT_REFUSED_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, READ_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type FailureCount, type LockState, type PendingCount, type RefusedAttempts, type Reservation, type WindowCount, asStoreError } from "../contract";
+import { CONFIRM_FAILURE_SCRIPT, CONSUME_SCRIPT, COUNT_REFUSED_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, PENDING_SCRIPT, READ_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT } from "./scripts";
 
 /** The narrow part of the Redis client this store uses, so tests and wrappers stay honest. */
 export type UpstashClient = Pick<Redis, "createScript" | "del" | "ping">;
@@ -58,6 +58,7 @@ export class UpstashStore implements CounterStore {
   private readonly consumeScript;
   private readonly listScript;
   private readonly readScript;
+  private readonly pendingScript;
 
   constructor(private readonly redis: UpstashClient) {
     this.reserveScript = redis.createScript<number[]>(RESERVE_SCRIPT);
@@ -68,6 +69,7 @@ export class UpstashStore implements CounterStore {
     this.consumeScript = redis.createScript<[number, number]>(CONSUME_SCRIPT);
     this.listScript = redis.createScript<(string | number)[]>(LIST_SCRIPT);
     this.readScript = redis.createScript<(string | number)[]>(READ_SCRIPT);
+    this.pendingScript = redis.createScript<number[]>(PENDING_SCRIPT);
   }
 
   private run<T>(call: () => Promise<T>): Promise<T> {
@@ -88,7 +90,12 @@ export class UpstashStore implements CounterStore {
     const failures = Math.max(0, ...counts);
     if (state === 1) return { kind: "locked", failures, lockMsLeft: leftMs >= 0 ? leftMs : null, counts };
     if (state === 2) return { kind: "busy", failures, inFlight };
-    return { kind: "reserved", failures, counts };
+    return { kind: "reserved", failures, counts, inFlight };
+  }
+
+  async pending(keys: readonly string[]): Promise<PendingCount> {
+    const [inFlight = 0, ...counts] = await this.run(() => this.pendingScript.exec(withReservations(keys), []));
+    return { failures: Math.max(0, ...counts), counts, inFlight };
   }
 
   async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule): Promise<FailureCount> {

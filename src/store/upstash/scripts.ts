@@ -93,6 +93,22 @@ return counts
 `.trim();
 
 /**
+ * KEYS: n counters, then their n reservation sets. Reads only: returns { most live reservations on
+ * one counter, confirmed count of each counter... }.
+ */
+export const PENDING_SCRIPT = `
+${NOW}
+local n = #KEYS / 2
+local out = {0}
+for i = 1, n do
+  out[i + 1] = tonumber(redis.call("GET", KEYS[i]) or "0") or 0
+  local flying = redis.call("ZCOUNT", KEYS[n + i], "(" .. now, "+inf")
+  if flying > out[1] then out[1] = flying end
+end
+return out
+`.trim();
+
+/**
  * KEYS: n counters, then their n reservation sets. ARGV: reservation id, clear counters (1/0).
  * Ends the reservation; other reservations stay.
  */
