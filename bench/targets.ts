@@ -31,7 +31,7 @@ const perRequest = (value: number) => value.toFixed(3);
 const floodWritesBound = (f: Summary) => f.sliceSpansSeconds.reduce((total, span) => total + Math.floor(span) + 2, 0);
 
 /** Store round trips a successful login that records a session waits for (README's round-trip table). */
-export const SESSION_LOGIN_ON_PATH = 3;
+export const SESSION_LOGIN_ON_PATH = 2;
 
 /**
  * Round trips a request kind waits for, read off the simulation's slope, against the README's claim:

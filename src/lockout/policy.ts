@@ -43,8 +43,9 @@ export type Verdict =
   | { readonly kind: "locked-out"; readonly failures: number; readonly retryAfterSeconds: number | null };
 
 /**
- * What settling says: the final verdict, or, for a failure that cannot lock, the confirmed failure
- * still on its way to the store (hand `counted` to `waitUntil`: the response need not wait for it).
+ * What settling says: the final verdict, or, when the response does not depend on the store's answer
+ * (a failure that cannot lock, a reservation given back), the write still on its way: hand `counted`
+ * to `waitUntil`, the response need not wait for it.
  */
 export type Settlement = Verdict | { readonly kind: "counting"; readonly counted: Promise<Verdict> };
 
@@ -292,18 +293,19 @@ export class LockoutPolicy {
    * the limit, gets the lockout response at once, as in axes); anything else gives the reservation
    * back, or with AXES_RESET_ON_SUCCESS also clears the client's counters.
    *
-   * A failure that cannot reach the limit (`mayLock` false) is confirmed after the response
-   * (`counting`): until its count lands, its reservation still holds the slot, so no attempt gets
-   * past the limit meanwhile. The attempt that took the last slot waits for its count, and, below
-   * the limit, for the attempts reserved before it that are still in flight (their failures may be
-   * on their way): so exactly the failure that reaches the limit gets the lockout response.
+   * A failure that cannot reach the limit (`mayLock` false), and every give-back, are written after
+   * the response (`counting`): until then the reservation still holds its slot, so no attempt gets
+   * past the limit meanwhile (one may be held a moment longer). The attempt that took the last slot
+   * waits for its count, and, below the limit, for the attempts reserved before it that are still in
+   * flight (their failures may be on their way): so exactly the failure that reaches the limit gets
+   * the lockout response.
    */
   async settle(admission: Admission, outcome: LoginOutcome, method: string, store: CounterStore = this.store): Promise<Settlement> {
     if (admission.kind !== "admitted") return { kind: "pass", failures: null };
     const { keys, reservationId } = admission;
     if (outcome !== "failure") {
-      await store.release(keys, reservationId, outcome === "success" && this.settings.resetOnSuccess);
-      return { kind: "pass", failures: null };
+      const clearCounters = outcome === "success" && this.settings.resetOnSuccess;
+      return { kind: "counting", counted: store.release(keys, reservationId, clearCounters).then(() => ({ kind: "pass", failures: null })) };
     }
     if (!admission.mayLock) return { kind: "counting", counted: this.confirmFailure(keys, reservationId, method, store) };
     const verdict = await this.confirmFailure(keys, reservationId, method, store);

@@ -115,9 +115,11 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
   try {
     const settled = await policy.settle(admission, outcome, request.method, attempt.store);
     if (settled.kind === "counting") {
-      // A failure that cannot lock: the client has its answer now, the count lands after it.
+      // The answer does not depend on the write (a failure that cannot lock, a give-back): it lands after the response.
       const counted = settled.counted.then(({ failures }) => logEvent("login_attempt", { ...who, outcome, failures }), settleFailed);
       (hooks.background ?? runDetached)(counted);
+      // The session is recorded before the response: the client's next request may carry its cookie.
+      if (outcome === "success") await hooks.succeeded?.(response, username, client);
       return response;
     }
     verdict = settled;

@@ -1,7 +1,7 @@
 /**
  * Issue 16: a failed login that cannot lock is answered after one store round trip (the reservation);
  * its confirmed failure is written after the response (`waitUntil`), while the reservation keeps its
- * slot. Against the real Redis (through the bridge) and the demo origin; the confirmed failures are
+ * slot. A success gives its reservation back after the response too: with a session, 2 round trips. Against the real Redis (through the bridge) and the demo origin; the confirmed failures are
  * held back by a gate around the real Upstash store, so nothing here depends on timing.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
@@ -10,17 +10,17 @@ import type { CounterStore } from "../../src/store/contract";
 import type { Stores } from "../../src/store";
 import { bridge, DEMO, gatewayWith, jsonLogin, nextIp, origin } from "./helpers";
 
-/** The stores, with every confirmed failure waiting until the test opens the gate. */
+/** The stores, with every confirmed failure and give-back waiting until the test opens the gate. */
 function gatedConfirms() {
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
   const gated = (store: CounterStore): CounterStore =>
     new Proxy(store, {
       get(target, name) {
-        if (name === "confirmFailure") {
-          return async (...args: Parameters<CounterStore["confirmFailure"]>) => {
+        if (name === "confirmFailure" || name === "release") {
+          return async (...args: unknown[]) => {
             await gate;
-            return target.confirmFailure(...args);
+            return (target[name] as (...args: unknown[]) => Promise<unknown>)(...args);
           };
         }
         const value = Reflect.get(target, name, target) as unknown;
@@ -43,7 +43,8 @@ describe("a failed login that cannot lock is answered before its failure is writ
     const { wrap, open } = gatedConfirms();
     const gw = gatewayWith({ AXES_FAILURE_LIMIT: "3", AXES_LOCKOUT_PARAMETERS: '["ip_address"]', ADMIN_TOKEN: "t".repeat(32) }, wrap);
     const ip = nextIp();
-    await (await gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, nextIp()))).text(); // loads the scripts
+    const warm = gatewayWith();
+    for (const password of ["wrong", DEMO.password]) await (await warm.request("/api/login/", jsonLogin(DEMO.username, password, nextIp()))).text(); // loads the scripts
     await bridge.resetStats();
     const ctx = createExecutionContext();
     const res = await gw.request("/api/login/", { ...jsonLogin("first-try", "wrong", ip), ctx });
@@ -73,5 +74,27 @@ describe("a failed login that cannot lock is answered before its failure is writ
     expect((await second).status).toBe(429); // the failure that reached the limit gets the lockout, as in axes
     expect((await gw.request("/api/login/", jsonLogin("slot-holder", DEMO.password, nextIp()))).status).toBe(429);
     expect((await origin.stats()).loginAttempts["/api/login/"]).toBe(2);
+  });
+
+  it("records the session of a successful login before the response and gives the reservation back after it: 2 round trips on the path", async () => {
+    const { wrap, open } = gatedConfirms();
+    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "3" }, wrap);
+    const ip = nextIp();
+    const warm = gatewayWith();
+    await (await warm.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, nextIp()))).text(); // loads the scripts
+    await bridge.resetStats();
+    const ctx = createExecutionContext();
+    const res = await gw.request("/api/login/", { ...jsonLogin(DEMO.username, DEMO.password, ip), ctx });
+    expect(res.status).toBe(200);
+    const cookie = res.headers.get("set-cookie") ?? "";
+    await res.body?.cancel();
+    expect((await bridge.stats()).requests).toBe(2); // the reservation, then the session record
+    open();
+    await waitOnExecutionContext(ctx);
+    expect((await bridge.stats()).requests).toBe(3); // the give-back, after the response
+    // The session was recorded before the response: the cookie works on the very next request.
+    const session = cookie.split(";")[0]!;
+    const next = await gw.request("/__origin/echo", { ip, headers: { cookie: session } });
+    expect(((await next.json()) as { headers: Record<string, string> }).headers.cookie).toBe(session);
   });
 });

@@ -34,11 +34,11 @@ describe("store round trips per request kind, counted at the bridge", () => {
     const gw = gatewayWith({ AXES_FAILURE_LIMIT: "2", AXES_WHITELIST_IPS: "203.0.113.0/24" });
     const ip = nextIp();
     await (await gw.request("/api/login/", jsonLogin("warm-up", "x", nextIp()))).text(); // loads the scripts
-    // reserve + give back, then record the session the origin's cookie started
+    // reserve, record the session the origin's cookie started, then (after the response) give back
     expect(await tripsOf(() => gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, ip)))).toBe(3);
     // reserve + give back: /api/signin/ reports success by header and sets no session cookie
     expect(await tripsOf(() => gw.request("/api/signin/", jsonLogin(DEMO.username, DEMO.password, ip)))).toBe(2);
-    // reserve + the confirmed failure (an attempt in flight is not a failure until the origin says so)
+    // reserve + the confirmed failure, after the response (an attempt in flight is not a failure until the origin says so)
     expect(await tripsOf(() => gw.request("/api/login/", jsonLogin("sam", "x", ip)))).toBe(2);
     expect(await tripsOf(() => gw.request("/api/login/", jsonLogin("sam", "x", ip)))).toBe(2); // reaches the limit
     expect(await tripsOf(() => gw.request("/api/login/", jsonLogin("sam", "x", ip)))).toBe(1); // locked
