@@ -116,7 +116,8 @@ export async function handleLoginAttempt(config: GatewayConfig, policy: LockoutP
     const settled = await policy.settle(admission, outcome, request.method, attempt.store);
     if (settled.kind === "counting") {
       // The answer does not depend on the write (a failure that cannot lock, a give-back): it lands after the response.
-      const counted = settled.counted.then(({ failures }) => logEvent("login_attempt", { ...who, outcome, failures }), settleFailed);
+      const logged = ({ failures }: Verdict) => logEvent("login_attempt", { ...who, outcome, failures });
+      const counted = settled.counted.then(logged, (error: unknown) => logged(settleFailed(error)));
       (hooks.background ?? runDetached)(counted);
       // The session is recorded before the response: the client's next request may carry its cookie.
       if (outcome === "success") await hooks.succeeded?.(response, username, client);
