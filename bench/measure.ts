@@ -77,7 +77,7 @@ export interface Primer {
   readonly storeRoundTrips: number;
 }
 
-async function prime(stack: Stack, primers: Primer[]): Promise<void> {
+export async function prime(stack: Stack, primers: Primer[]): Promise<void> {
   let status = 0;
   const storeRoundTrips = await storeTripsOf(stack, async () => {
     status = await lockedAttempt(stack);
@@ -86,7 +86,7 @@ async function prime(stack: Stack, primers: Primer[]): Promise<void> {
   primers.push({ storeRoundTrips });
 }
 
-async function measureSlice(stack: Stack, worker: Worker | null, plan: RequestPlan, round: number, slice: SliceOptions, settleMs = SETTLE_MS): Promise<Sample> {
+export async function measureSlice(stack: Stack, worker: Worker | null, plan: RequestPlan, round: number, slice: SliceOptions, settleMs = SETTLE_MS): Promise<Sample> {
   const group = worker?.processGroup;
   const before = await readCounters(stack, group);
   const load = await runSlice(worker?.url ?? stack.originUrl, plan, slice);

@@ -7,6 +7,8 @@ import { type GroupId, REFERENCES, type ScenarioId, SCENARIOS } from "./scenario
 import { GATEWAY_SETTINGS } from "./stack.ts";
 import type { Summary } from "./stats.ts";
 import type { TargetResult } from "./targets.ts";
+import { type ProfileResult, profileLines } from "./split.ts";
+import { type ScaleResult, scaleLines } from "./scale.ts";
 
 export interface ScenarioResult {
   readonly id: ScenarioId;
@@ -36,6 +38,10 @@ export interface BenchReport {
   readonly cpuNote: string;
   /** Scenarios that did not run as they should (no answers, wrong kinds of answers). */
   readonly problems: string[];
+  /** The login scenarios with the store at simulated distances. */
+  readonly scale: ScaleResult | null;
+  /** A failed login's CPU, step by step (Node, canned network). */
+  readonly profile: ProfileResult | null;
 }
 
 /** Builds the per-scenario results with their ratios to the group's references. */
@@ -171,6 +177,26 @@ function lockCacheLines(report: BenchReport): string[] {
   return lines;
 }
 
+/** The failed login with decision logs on and off, next to the baseline: the gateway's cost apart from wrangler dev's. */
+function logSplitLines(results: readonly ScenarioResult[]): string[] {
+  const [on, off, baseline] = (["e", "e-quiet", "b-login"] as const).map((id) => results.find((r) => r.id === id)?.summary);
+  if (!on || !off || !baseline) return [];
+  const cpu = (s: typeof on) => (s.cpuMsPerRequest ? `${s.cpuMsPerRequest.runtime.toFixed(2)} ms in workerd, ${s.cpuMsPerRequest.tooling.toFixed(2)} ms in wrangler dev's tooling` : "CPU not measured");
+  return [
+    "",
+    "### A failed login with decision logs on and off",
+    "",
+    `| | p50 | p50 vs (b) | CPU per request |`,
+    `|---|--:|--:|---|`,
+    `| (b) baseline Worker, failed login | ${ms(baseline.p50Ms)} ms | | ${cpu(baseline)} |`,
+    `| (e) gateway, logs on (a JSON line per attempt) | ${ms(on.p50Ms)} ms | ${times(on.p50Ms / baseline.p50Ms)} | ${cpu(on)} |`,
+    `| (e') gateway, logs off (the same Worker, console dropped) | ${ms(off.p50Ms)} ms | ${times(off.p50Ms / baseline.p50Ms)} | ${cpu(off)} |`,
+    "",
+    "The difference between (e) and (e') is what a console line costs under `wrangler dev` (its Node process source-maps every line): " +
+      "a cost of the local tooling, which a deployed Worker does not run.",
+  ];
+}
+
 /** The report as markdown: the table, the targets, then the failover, bundle and CPU sections. */
 export function renderMarkdown(report: BenchReport): string {
   const { options } = report;
@@ -190,6 +216,9 @@ export function renderMarkdown(report: BenchReport): string {
     "",
     ...report.targets.map((t) => `- **${t.pass ? "PASS" : "MISS"}** ${t.text}: ${t.measured}`),
     ...(report.problems.length > 0 ? ["", "### Problems", "", ...report.problems.map((p) => `- ${p}`)] : []),
+    ...logSplitLines(report.scenarios),
+    ...profileLines(report.profile),
+    ...scaleLines(report.scale),
     ...failoverTable(report.failover),
     ...bundleLines(report),
     ...cpuLines(report.scenarios),

@@ -3,11 +3,12 @@
  * two groups, each group interleaving its own references: (a) the origin directly and (b) the baseline
  * Worker, sent the same requests as the gateway scenarios they are compared with.
  */
+import { DEMO_PASSWORD, DEMO_USERNAME } from "../tools/demo-origin/credentials.ts";
 import type { RequestPlan } from "./load.ts";
 import { LIMITED_PATH, LOGIN_PATH, PLAIN_PATH, type Stack } from "./stack.ts";
 import type { Worker } from "./wrangler.ts";
 
-export type ScenarioId = "a-plain" | "b-plain" | "c" | "d" | "a-login" | "b-login" | "e" | "f" | "g";
+export type ScenarioId = "a-plain" | "b-plain" | "c" | "d" | "a-login" | "b-login" | "e" | "e-quiet" | "f" | "g";
 export type GroupId = "plain" | "login";
 
 export interface Scenario {
@@ -51,6 +52,21 @@ export function failedLoginPlan(runId: string, ip?: string): RequestPlan {
   };
 }
 
+/** Correct logins of the demo user, each from its own address: the origin sets a session cookie the gateway records. */
+export function successfulLoginPlan(): RequestPlan {
+  return {
+    method: "POST",
+    path: LOGIN_PATH,
+    next: () => ({
+      headers: { "cf-connecting-ip": freshIp(), "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ username: DEMO_USERNAME, password: DEMO_PASSWORD }),
+    }),
+  };
+}
+
+/** Ordinary GETs from many clients, on `path`. */
+export const ordinaryPlan = (path: string): RequestPlan => plainPlan(path);
+
 const origin = () => null;
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -81,6 +97,10 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: "e", group: "login", title: "(e) gateway, failed logins", short: "(e) gateway, failed login",
     expectedStatuses: [401], worker: (stack) => stack.gateway, plan: (stack) => failedLoginPlan(stack.runId),
+  },
+  {
+    id: "e-quiet", group: "login", title: "(e') gateway, failed logins, decision logs off", short: "(e') gateway, failed login, logs off",
+    expectedStatuses: [401], worker: (stack) => stack.gatewayQuiet, plan: (stack) => failedLoginPlan(stack.runId),
   },
   {
     id: "f", group: "login", title: "(f) gateway, locked-out client's flood", short: "(f) gateway, locked-out flood",

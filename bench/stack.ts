@@ -50,6 +50,8 @@ export interface Stack {
   readonly neonUrl: string;
   readonly baseline: Worker;
   readonly gateway: Worker;
+  /** The same gateway with its log lines dropped at the source (bench/quiet.ts): decision logs off. */
+  readonly gatewayQuiet: Worker;
   readonly gatewayUpstashDown: Worker;
 }
 
@@ -126,17 +128,18 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     AXES_HISTORY: "true",
     ...extra,
   });
-  const [baseline, gateway, gatewayUpstashDown] = await Promise.all([
+  const [baseline, gateway, gatewayQuiet, gatewayUpstashDown] = await Promise.all([
     startWorker({
       name: "baseline",
       config: "bench/baseline/wrangler.toml",
       vars: { ORIGIN_URL: origin.url, UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token },
     }),
     startWorker({ name: "gateway", vars: common(bridge, { CIRCUIT_BREAKER_COOLDOWN: `${GATEWAY_SETTINGS.breakerCooldownSeconds}s` }) }),
+    startWorker({ name: "gateway-quiet", script: "bench/gateway/quiet.ts", vars: common(bridge) }),
     startWorker({ name: "gateway-upstash-down", vars: common(downBridge) }),
   ]);
-  log(`  baseline ${baseline.url}, gateway ${gateway.url}, gateway with Upstash down ${gatewayUpstashDown.url} (wrangler dev)`);
-  return { runId, keyPrefix, originUrl: origin.url, bridge, downBridge, neonUrl: neon.url, baseline, gateway, gatewayUpstashDown };
+  log(`  baseline ${baseline.url}, gateway ${gateway.url} (logs off: ${gatewayQuiet.url}), gateway with Upstash down ${gatewayUpstashDown.url} (wrangler dev)`);
+  return { runId, keyPrefix, originUrl: origin.url, bridge, downBridge, neonUrl: neon.url, baseline, gateway, gatewayQuiet, gatewayUpstashDown };
 }
 
 async function control(url: string, init: RequestInit = {}): Promise<unknown> {

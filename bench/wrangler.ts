@@ -23,6 +23,8 @@ export interface WorkerOptions {
   readonly name: string;
   /** Path of the wrangler config relative to the repository; the root `wrangler.toml` when omitted. */
   readonly config?: string;
+  /** Entry module relative to the repository, instead of the config's `main`. */
+  readonly script?: string;
   readonly vars: Readonly<Record<string, string>>;
   /** @default 60_000 */
   readonly readyTimeoutMs?: number;
@@ -41,11 +43,12 @@ export interface Worker {
  * request through its Node process, which halves throughput on this machine and is not part of a
  * deployed Worker (the gateway's own warn/error lines still come through).
  */
-export async function startWorker({ name, config, vars, readyTimeoutMs = 60_000 }: WorkerOptions): Promise<Worker> {
+export async function startWorker({ name, config, script, vars, readyTimeoutMs = 60_000 }: WorkerOptions): Promise<Worker> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const persistTo = await mkdtemp(join(tmpdir(), `bench-${name}-`));
   const args = [
     WRANGLER_BIN, "dev",
+    ...(script ? [script] : []),
     ...(config ? ["--config", config] : []),
     "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
     "--persist-to", persistTo, "--log-level", "warn", "--show-interactive-dev-session=false",

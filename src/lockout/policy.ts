@@ -37,14 +37,18 @@ export type Admission =
    */
   | { readonly kind: "busy"; readonly failures: number; readonly inFlight: number; readonly waitedMs: number }
   /**
-   * Reserved and allowed through; settle it with the origin's outcome. `device`: the attempt was
-   * counted as a trusted device (on its own counter instead of the username's).
+   * Reserved and allowed through; settle it with the origin's outcome. `mayLock`: its failure could
+   * be the one that reaches the limit (confirmed failures plus attempts in flight, itself included,
+   * reached it when it reserved), so its response waits for the count; any other failure is counted
+   * after the response. `device`: the attempt was counted as a trusted device (on its own counter
+   * instead of the username's).
    */
   | {
       readonly kind: "admitted";
       readonly keys: readonly string[];
       readonly reservationId: string;
       readonly failures: number;
+      readonly mayLock: boolean;
       readonly device?: DeviceCounted;
       /** The attempt's history record, its outcome set when it settles; absent without a history. */
       readonly record?: AttemptRecord;
@@ -55,6 +59,13 @@ export type Verdict =
   /** The origin's answer stands; `failures` is the confirmed count after a failure, null otherwise. */
   | { readonly kind: "pass"; readonly failures: number | null }
   | { readonly kind: "locked-out"; readonly failures: number; readonly retryAfterSeconds: number | null; readonly cooloffSeconds: number | null };
+
+/**
+ * What settling says: the final verdict, or, when the response does not depend on the store's answer
+ * (a failure that cannot lock, a reservation given back), the write still on its way: hand `counted`
+ * to `waitUntil`, the response need not wait for it.
+ */
+export type Settlement = Verdict | { readonly kind: "counting"; readonly counted: Promise<Verdict> };
 
 export type { Background } from "../store/failover/scope";
 
@@ -291,7 +302,8 @@ export class LockoutPolicy {
       if (reservation.kind === "reserved") {
         this.forgetLocks(keys); // the store says unlocked (an admin reset elsewhere): drop any refresh grace
         const device = keys === ordinary || !trust ? {} : { device: { registry: trust.registry, id: trust.id, counter: trust.keys.at(-1)! } };
-        return { kind: "admitted", keys, reservationId, failures: reservation.failures, ...device, ...(record && { record }) };
+        const mayLock = rule.lockOutAtFailure && reservation.failures + reservation.inFlight >= rule.limit;
+        return { kind: "admitted", keys, reservationId, failures: reservation.failures, mayLock, ...device, ...(record && { record }) };
       }
       const waitedMs = this.now() - started;
       if (waitedMs + pause > this.inFlightWaitMs) return { kind: "busy", failures: reservation.failures, inFlight: reservation.inFlight, waitedMs };
@@ -354,16 +366,50 @@ export class LockoutPolicy {
    * the limit, gets the lockout response at once, as in axes); anything else gives the reservation
    * back, or with AXES_RESET_ON_SUCCESS also clears the client's counters. A success's `device`
    * (trusted devices) is registered in the same store call as the release.
+   *
+   * A failure that cannot reach the limit (`mayLock` false), and every give-back, are written after
+   * the response (`counting`): until then the reservation still holds its slot, so no attempt gets
+   * past the limit meanwhile (one may be held a moment longer). The attempt that took the last slot
+   * waits for its count, and, below the limit, for the attempts reserved before it that are still in
+   * flight (their failures may be on their way): so exactly the failure that reaches the limit gets
+   * the lockout response.
    */
-  async settle(admission: Admission, outcome: LoginOutcome, method: string, store: CounterStore = this.store, device?: DeviceRegistration): Promise<Verdict> {
+  async settle(admission: Admission, outcome: LoginOutcome, method: string, store: CounterStore = this.store, device?: DeviceRegistration): Promise<Settlement> {
     if (admission.kind !== "admitted") return { kind: "pass", failures: null };
     const { keys, reservationId, record } = admission;
     if (outcome !== "failure") {
       const success = outcome === "success";
-      await store.release(keys, reservationId, success && this.settings.resetOnSuccess, success ? device : undefined, this.note([record && { ...record, outcome }]));
-      return { kind: "pass", failures: null };
+      const released = store.release(keys, reservationId, success && this.settings.resetOnSuccess, success ? device : undefined, this.note([record && { ...record, outcome }]));
+      return { kind: "counting", counted: released.then(() => ({ kind: "pass", failures: null })) };
     }
-    return this.confirmFailure(keys, reservationId, method, store, admission.device, record && { ...record, outcome });
+    const failed = record && { ...record, outcome };
+    if (!admission.mayLock) return { kind: "counting", counted: this.confirmFailure(keys, reservationId, method, store, admission.device, failed) };
+    const verdict = await this.confirmFailure(keys, reservationId, method, store, admission.device, failed);
+    return verdict.kind === "pass" ? this.afterOthersSettle(keys, method, store) : verdict;
+  }
+
+  /**
+   * The last slot's failure, confirmed below the limit: polls (as a held attempt does, for at most
+   * LOGIN_INFLIGHT_WAIT) until the counters reach the limit or the attempts still in flight can no
+   * longer make them, and answers on the confirmed count. (With cool-offs that grow, its Retry-After
+   * is the first lockout's: the lockouts remembered are not read here.)
+   */
+  private async afterOthersSettle(keys: readonly string[], method: string, store: CounterStore): Promise<Verdict> {
+    const rule = this.rule(method);
+    const started = this.now();
+    for (let pause = HOLD_FIRST_MS; ; pause = Math.min(pause * 2, HOLD_MAX_MS)) {
+      const asked = this.now();
+      const state = await store.pending(keys);
+      if (state.failures >= rule.limit) {
+        const cooloffSeconds = this.cooloffOf(undefined);
+        const lockMs = cooloffSeconds === null ? null : cooloffSeconds * 1000;
+        await this.noteLockout(keys, state.counts, lockMs === null ? null : asked + lockMs, cooloffSeconds, store);
+        return { kind: "locked-out", failures: state.failures, retryAfterSeconds: retryAfterOf(lockMs), cooloffSeconds };
+      }
+      const settled = state.failures + state.inFlight < rule.limit;
+      if (settled || this.now() - started + pause > this.inFlightWaitMs) return { kind: "pass", failures: state.failures };
+      await this.sleep(pause * (0.5 + Math.random() / 2));
+    }
   }
 
   /** Adds a confirmed failure to the counters (ending the reservation, if any) and says whether it locked them. */

@@ -15,6 +15,7 @@ import type { LockoutSettings } from "../lockout/settings";
 import type { SessionSettings } from "../sessions/settings";
 import { type CounterStore, StoreError } from "../store/contract";
 import type { FailModes } from "../store/settings";
+import { runDetached } from "../store/failover/scope";
 import { canonicalUsername } from "../lockout/username";
 import type { Credentials } from "./credentials";
 import { LOGIN_RESULT_HEADER, type OutcomeRules, loginOutcome } from "./outcome";
@@ -123,18 +124,33 @@ export async function handleLoginAttempt(config: LoginFlowSettings, policy: Lock
   // A success's new device is registered in the same store call as the release.
   const device: NewDevice | null =
     devices !== null && outcome === "success" && admission.kind === "admitted" && username !== "" ? await devices.issue(username, presented, { ip: client.text, userAgent }) : null;
-  let verdict: Verdict;
-  let settled = false;
-  try {
-    verdict = await policy.settle(admission, outcome, request.method, attempt.store, device?.registration);
-    settled = true;
-  } catch (error) {
+  const attemptLine = (failures: number | null): LogFields => ({ ...who, outcome, failures, ...(admission.kind === "admitted" && admission.device ? { trusted_device: true } : {}) });
+  const settleFailed = (error: unknown): Verdict => {
     if (!(error instanceof StoreError)) throw error;
     // The reservation keeps its slot until it expires (ORIGIN_TIMEOUT plus a margin); a failure that could not be recorded is logged here.
     logEvent("settle_failed", { request_id: requestId, store: error.store, reason: error.reason, path: route.path, outcome }, "error");
-    verdict = { kind: "pass", failures: null };
+    return { kind: "pass", failures: null };
+  };
+  let verdict: Verdict;
+  let registered = false;
+  try {
+    const settled = await policy.settle(admission, outcome, request.method, attempt.store, device?.registration);
+    if (settled.kind === "counting" && device === null) {
+      // The answer does not depend on the write (a failure that cannot lock, a give-back): it lands after the response.
+      const logged = ({ failures }: Verdict) => logEvent("login_attempt", attemptLine(failures));
+      const counted = settled.counted.then(logged, (error: unknown) => logged(settleFailed(error)));
+      (hooks.background ?? runDetached)(counted);
+      // The session is recorded before the response: the client's next request may carry its cookie.
+      if (outcome === "success") await hooks.succeeded?.(response, username, client);
+      return response;
+    }
+    // A new device waits for its registration: only a device the store registered gets its cookie.
+    verdict = settled.kind === "counting" ? await settled.counted : settled;
+    registered = true;
+  } catch (error) {
+    verdict = settleFailed(error);
   }
-  if (admission.kind === "admitted") logEvent("login_attempt", { ...who, outcome, failures: verdict.failures, ...(admission.device ? { trusted_device: true } : {}) });
+  if (admission.kind === "admitted") logEvent("login_attempt", attemptLine(verdict.failures));
   if (verdict.kind === "locked-out") {
     await response.body?.cancel();
     logEvent("lockout", { ...who, failures: verdict.failures, retry_after: verdict.retryAfterSeconds }, "warn");
@@ -143,7 +159,7 @@ export async function handleLoginAttempt(config: LoginFlowSettings, policy: Lock
   }
   if (outcome === "success") {
     // Only a device the store registered gets its cookie (a failed settle registered nothing).
-    if (device !== null && settled) response.headers.append("set-cookie", device.setCookie);
+    if (device !== null && registered) response.headers.append("set-cookie", device.setCookie);
     await hooks.succeeded?.(response, username, client);
   }
   return response;

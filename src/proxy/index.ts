@@ -109,21 +109,20 @@ export async function forwardToOrigin(
     for (const name of BODY_HEADERS) headers.delete(name);
     if (replacement.contentType !== null) headers.set("content-type", replacement.contentType);
   }
+  const timer = new AbortController();
+  // The one request the gateway builds; hono/proxy copies it once more (stripping hop-by-hop headers)
+  // and sends that copy as it is: the timeout's signal rides on it, so no third copy is made.
   const outgoing = new Request(request.url, {
     method: request.method,
     headers,
     // GET and HEAD never carry a body (app.ts refuses one); an empty stream some clients attach is dropped.
     body: request.method === "GET" || request.method === "HEAD" ? null : replacement ? replacement.bytes : request.body,
     redirect: "manual",
+    signal: timer.signal,
   });
-  const timer = new AbortController();
   const timeout = setTimeout(() => timer.abort(), origin.timeoutMs);
   try {
-    return await proxy(originUrlFor(request.url, origin.url), {
-      raw: outgoing,
-      redirect: "manual",
-      customFetch: (req) => fetch(req, { signal: timer.signal }),
-    });
+    return await proxy(originUrlFor(request.url, origin.url), { raw: outgoing, redirect: "manual" });
   } catch (error) {
     const timedOut = timer.signal.aborted;
     logEvent("origin_error", { reason: timedOut ? "timeout" : "unreachable", origin: origin.url?.host ?? "zone" }, "warn");

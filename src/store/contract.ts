@@ -125,7 +125,15 @@ export type Reservation =
       readonly lockouts?: number;
     }
   | { readonly kind: "busy"; readonly failures: number; readonly inFlight: number }
-  | { readonly kind: "reserved"; readonly failures: number; readonly counts: readonly number[]; readonly trusted?: boolean };
+  | {
+      readonly kind: "reserved";
+      readonly failures: number;
+      readonly counts: readonly number[];
+      /** Most reservations in flight on one counter, this one included. */
+      readonly inFlight: number;
+      /** With a device: true when the registry trusted it (the trusted keys were counted). */
+      readonly trusted?: boolean;
+    };
 
 /** Confirmed failures after a settled attempt was counted. */
 export interface FailureCount {
@@ -135,6 +143,16 @@ export interface FailureCount {
   readonly counts: readonly number[];
   /** With growth: the most lockouts remembered of a counter at the limit (1 = a first lockout). */
   readonly lockouts?: number;
+}
+
+/** Confirmed failures and attempts still in flight on a client's counters, as they stand. */
+export interface PendingCount {
+  /** Highest confirmed failure count. */
+  readonly failures: number;
+  /** Each counter's confirmed failures, in the order of the keys given. */
+  readonly counts: readonly number[];
+  /** Most live (unexpired) reservations on one counter. */
+  readonly inFlight: number;
 }
 
 /** Attempts this isolate refused from its lock cache, counted later in one write. */
@@ -207,6 +225,11 @@ export interface CounterStore extends AttemptHistory {
    * (restarting its expiry). With `device`, a device counter that reaches the limit leaves the registry.
    */
   confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote): Promise<FailureCount>;
+  /**
+   * Reads each counter's confirmed failures and its live reservations, writing nothing: how an
+   * attempt that may be the one to reach the limit waits for the others in flight to settle.
+   */
+  pending(keys: readonly string[]): Promise<PendingCount>;
   /**
    * The reserved attempt was not a failure: ends the reservation; with `clearCounters` (a success
    * under AXES_RESET_ON_SUCCESS) also deletes the confirmed failures and their lockout history.

@@ -26,8 +26,32 @@ for (const { name, make } of stores) {
     it("reserves without counting: attempts in flight are not failures", async () => {
       const { store, key } = setup();
       const k = key("ip_address=192.0.2.1");
-      expect(await store.reserve([k], rule, id())).toEqual({ kind: "reserved", failures: 0, counts: [0] });
+      expect(await store.reserve([k], rule, id())).toEqual({ kind: "reserved", failures: 0, counts: [0], inFlight: 1 });
       expect((await store.list(key(""), 10)).counters).toEqual([]);
+    });
+
+    it("tells a reservation how many are in flight with it, and reads failures and live reservations without writing", async () => {
+      const { store, key } = setup();
+      const [ip, user] = [key("ip_address=192.0.2.9"), key("username=pending")];
+      const [a, b] = [id(), id()];
+      expect(await store.pending([ip, user])).toEqual({ failures: 0, counts: [0, 0], inFlight: 0 });
+      expect(await store.reserve([ip, user], rule, a)).toMatchObject({ kind: "reserved", inFlight: 1 });
+      expect(await store.reserve([user], rule, b)).toMatchObject({ kind: "reserved", inFlight: 2 });
+      expect(await store.pending([ip, user])).toEqual({ failures: 0, counts: [0, 0], inFlight: 2 });
+      await store.confirmFailure([ip, user], a, rule);
+      expect(await store.pending([ip, user])).toEqual({ failures: 1, counts: [1, 1], inFlight: 1 });
+      await store.release([user], b, false);
+      expect(await store.pending([ip, user])).toEqual({ failures: 1, counts: [1, 1], inFlight: 0 });
+      expect(await store.pending([user])).toEqual({ failures: 1, counts: [1], inFlight: 0 }); // reading wrote nothing
+    });
+
+    it("does not count an expired reservation as in flight", async () => {
+      const { store, key } = setup();
+      const k = key("username=expiring");
+      await store.reserve([k], { ...rule, reservationMs: 200 }, id());
+      expect((await store.pending([k])).inFlight).toBe(1);
+      await sleep(350);
+      expect((await store.pending([k])).inFlight).toBe(0);
     });
 
     it("holds an attempt as busy when failures plus attempts in flight reach the limit, and writes nothing for it", async () => {

@@ -2,10 +2,13 @@
  * Test helpers for the gateway inside workerd: a gateway built from the real wrangler.toml vars plus
  * per-test overrides, talking to the real Redis through the bridge and to the demo origin process.
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { type GatewayApp, createGateway } from "../../src/app";
 import { parseConfig } from "../../src/settings";
+import type { Stores } from "../../src/store";
+import { createStores } from "../../src/wiring";
 
 export const bindings = env as unknown as Record<string, string>;
 
@@ -45,18 +48,26 @@ export const JSON_ROUTES = JSON.stringify([
  * Builds a gateway from the Worker's bindings plus `overrides` (strings as in wrangler vars / secrets).
  * The bindings give the stores patient timeouts (vitest.config.ts); tests of timeouts set their own.
  */
-export function gatewayWith(overrides: Record<string, unknown> = {}): TestGateway {
+export function gatewayWith(overrides: Record<string, unknown> = {}, wrapStores?: (stores: Stores) => Stores): TestGateway {
   const prefix = uniquePrefix();
   // Tests of exact store semantics ask the store every time; the lock cache has its own tests.
   const config = parseConfig({ ...upstashOnly, CACHE_KEY_PREFIX: prefix, LOGIN_ROUTES: JSON_ROUTES, LOCKOUT_CACHE_SECONDS: "0", ...overrides });
-  const app = createGateway(config);
+  const app = wrapStores ? createGateway(config, wrapStores(createStores(config))) : createGateway(config);
   return {
     app,
     prefix,
     async request(path, { ip, headers, ctx, ...init } = {}) {
       const all = new Headers(headers);
       if (ip !== undefined) all.set("cf-connecting-ip", ip);
-      return app.fetch(new Request(`https://gateway.test${path}`, { ...init, headers: all, redirect: "manual" }), env, ctx);
+      const request = new Request(`https://gateway.test${path}`, { ...init, headers: all, redirect: "manual" });
+      if (ctx) return app.fetch(request, env, ctx);
+      // Without a context of its own, a request returns once its background work (a failure counted
+      // after the response) is done, as it would be before a client's next request in most cases;
+      // tests of what happens before that pass their own `ctx`.
+      const own = createExecutionContext();
+      const response = await app.fetch(request, env, own);
+      await waitOnExecutionContext(own);
+      return response;
     },
   };
 }

@@ -8,9 +8,22 @@ import { parseLockoutSettings } from "../../src/lockout/settings";
 import { LockoutPolicy } from "../../src/lockout/policy";
 import { MemoryStore } from "../../src/store/memory";
 
+/** The memory store, whose confirmed failures can be kept on their way (a slow store) until let through. */
+class SlowCountStore extends MemoryStore {
+  slow = false;
+  private readonly waiting: (() => void)[] = [];
+  override async confirmFailure(...args: Parameters<MemoryStore["confirmFailure"]>) {
+    if (this.slow) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return super.confirmFailure(...args);
+  }
+  letThrough(): void {
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+}
+
 function setup(env: Record<string, string> = {}, lockCacheSeconds = 0, history: { prefix: string; maxEntries: number } | null = null) {
   let now = 1_000_000;
-  const store = new MemoryStore(() => now);
+  const store = new SlowCountStore(() => now);
   const whitelist = new AddressList(["203.0.113.0/24"]);
   // Pauses (a held attempt's, the background writes' spacing) wait for the driven clock to pass them.
   const timers: { at: number; resolve: () => void }[] = [];
@@ -39,13 +52,23 @@ function setup(env: Record<string, string> = {}, lockCacheSeconds = 0, history: 
   const client = (ip: string, username = "alice") => ({ address: parseAddress(ip)!, username, userAgent: "" });
   /** Work handed to waitUntil; `background()` runs it to the end, as the Worker would after the response. */
   const pending: Promise<unknown>[] = [];
-  const background = () => drive(Promise.all(pending.splice(0)));
-  /** One attempt with the origin's outcome; answers what the client sees. */
-  async function attempt(ip: string, outcome: "success" | "failure" | "unknown", username?: string, method = "POST") {
+  const background = () => {
+    store.letThrough();
+    return drive(Promise.all(pending.splice(0)));
+  };
+  /**
+   * One attempt with the origin's outcome; answers what the client sees. A failure counted after the
+   * response lands before the next attempt, unless `countLater` leaves it with the background work.
+   */
+  async function attempt(ip: string, outcome: "success" | "failure" | "unknown", username?: string, method = "POST", { countLater = false } = {}) {
     const admission = await policy.admit(client(ip, username), method, (work) => pending.push(work));
     if (admission.kind === "locked") return { refused: true, retryAfter: admission.retryAfterSeconds, failures: admission.failures };
     if (admission.kind === "busy") return { refused: true, retryAfter: null, failures: admission.failures, busy: true };
-    const verdict = await policy.settle(admission, outcome, method);
+    store.slow = countLater;
+    const settled = await drive(policy.settle(admission, outcome, method));
+    store.slow = false;
+    if (settled.kind === "counting" && countLater) pending.push(settled.counted);
+    const verdict = settled.kind !== "counting" ? settled : countLater ? { kind: "pass" as const, failures: null } : await settled.counted;
     return verdict.kind === "locked-out"
       ? { refused: true, retryAfter: verdict.retryAfterSeconds, failures: verdict.failures }
       : { refused: false, retryAfter: null, failures: verdict.failures ?? (admission.kind === "admitted" ? admission.failures : 0) };
@@ -261,7 +284,9 @@ describe("attempts in flight are not failures", () => {
     const [a, b] = [await policy.admit(client("192.0.2.1"), "POST"), await policy.admit(client("192.0.2.1"), "POST")];
     const held = policy.admit(client("192.0.2.1"), "POST");
     await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(await policy.settle(a, "failure", "POST")).toEqual({ kind: "pass", failures: 1 });
+    const first = await policy.settle(a, "failure", "POST");
+    expect(first.kind).toBe("counting"); // it could not lock: counted after its response
+    expect(first.kind === "counting" && (await first.counted)).toEqual({ kind: "pass", failures: 1 });
     expect(await policy.settle(b, "failure", "POST")).toEqual({ kind: "locked-out", failures: 2, retryAfterSeconds: 3600, cooloffSeconds: 3600 });
     expect(await drive(held)).toMatchObject({ kind: "locked", failures: 3 }); // refused, and counted as axes does
   });
@@ -278,6 +303,39 @@ describe("attempts in flight are not failures", () => {
     await policy.settle(a, "unknown", "POST");
     expect(await policy.admit(client("192.0.2.1"), "POST")).toMatchObject({ kind: "admitted" });
     await policy.settle(b, "unknown", "POST");
+  });
+
+  it("counts a failure that cannot lock after the response; until then its reservation holds the slot", async () => {
+    const { attempt, store, background, policy, client } = setup({ AXES_FAILURE_LIMIT: "3", AXES_LOCKOUT_PARAMETERS: '["ip_address"]' });
+    expect(await attempt("192.0.2.1", "failure", "alice", "POST", { countLater: true })).toMatchObject({ refused: false });
+    const keys = await policy.keysFor(client("192.0.2.1"));
+    expect(await store.pending(keys)).toEqual({ failures: 0, counts: [0], inFlight: 1 }); // answered, not yet counted
+    await background();
+    expect(await store.pending(keys)).toEqual({ failures: 1, counts: [1], inFlight: 0 });
+  });
+
+  it("gives the lockout to the failure that takes the last slot, also while the earlier failures' counts are on their way", async () => {
+    const { attempt, background, policy, client, drive } = setup({ AXES_FAILURE_LIMIT: "3", AXES_COOLOFF_TIME: "1h", AXES_LOCKOUT_PARAMETERS: '["ip_address"]' });
+    // A fast client: its first two failures were answered, their counts not yet written.
+    for (let i = 0; i < 2; i++) expect(await attempt("192.0.2.1", "failure", "alice", "POST", { countLater: true })).toMatchObject({ refused: false });
+    const third = await policy.admit(client("192.0.2.1"), "POST");
+    expect(third).toMatchObject({ kind: "admitted", mayLock: true });
+    const settling = policy.settle(third, "failure", "POST");
+    await new Promise((resolve) => setTimeout(resolve, 0)); // its own failure is counted (1): it waits for the two in flight
+    await background(); // their counts land
+    expect(await drive(settling)).toEqual({ kind: "locked-out", failures: 3, retryAfterSeconds: 3600 });
+    expect(await attempt("192.0.2.1", "success")).toMatchObject({ refused: true, failures: 4 });
+  });
+
+  it("answers the last slot's failure with the origin's answer once the others in flight succeeded", async () => {
+    const { policy, client, drive } = setup(limit2);
+    const a = await policy.admit(client("192.0.2.1"), "POST");
+    const b = await policy.admit(client("192.0.2.1"), "POST");
+    expect(b).toMatchObject({ kind: "admitted", mayLock: true });
+    const last = drive(policy.settle(b, "failure", "POST"));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await policy.settle(a, "success", "POST");
+    expect(await last).toEqual({ kind: "pass", failures: 1 });
   });
 
   it("drops the slot of a client that vanished after the reservation's lifetime, not after the cool-off", async () => {

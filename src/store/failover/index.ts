@@ -28,6 +28,7 @@ import {
   type DeviceTrust,
   type FailureCount,
   type LockState,
+  type PendingCount,
   type RefusedAttempts,
   type Reservation,
   StoreError,
@@ -125,6 +126,10 @@ export class FailoverStore implements CounterStore {
       },
       () => this.fallback.confirmFailure(keys, reservationId, rule, device, note),
     );
+  }
+
+  pending(keys: readonly string[]): Promise<PendingCount> {
+    return this.withFailover("pending", () => this.primary.pending(keys), () => this.fallback.pending(keys));
   }
 
   /**

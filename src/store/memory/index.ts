@@ -4,7 +4,7 @@
  * count on its own, so an attacker spread over isolates would get many times the limit.
  */
 import { type AttemptEntry, type AttemptFilter, type AttemptNote, type AttemptPage, matchesFilter } from "../history";
-import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type DeviceCounted, type DeviceRecord, type DeviceRegistration, type DeviceTrust, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, grownCooloffMs, lockoutHistoryKey, keysetCursor } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type DeviceCounted, type DeviceRecord, type DeviceRegistration, type DeviceTrust, type FailureCount, type LockState, type PendingCount, type RefusedAttempts, type Reservation, type WindowCount, grownCooloffMs, lockoutHistoryKey, keysetCursor } from "../contract";
 
 interface Counter {
   count: number;
@@ -141,7 +141,12 @@ export class MemoryStore implements CounterStore {
       return { kind: "busy", failures: current, inFlight: Math.max(0, ...flying) };
     }
     for (const key of keys) this.inFlight.set(key, this.flying(key).set(reservationId, this.now() + rule.reservationMs));
-    return { kind: "reserved", failures: current, counts: before };
+    return { kind: "reserved", failures: current, counts: before, inFlight: Math.max(0, ...flying) + 1 };
+  }
+
+  async pending(keys: readonly string[]): Promise<PendingCount> {
+    const counts = keys.map((key) => this.live(key)?.count ?? 0);
+    return { failures: Math.max(0, ...counts), counts, inFlight: Math.max(0, ...keys.map((key) => this.flying(key).size)) };
   }
 
   async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote): Promise<FailureCount> {

@@ -6,7 +6,7 @@
 import { neon, neonConfig, type NeonQueryFunction } from "@neondatabase/serverless";
 import { inArray, lt, sql as raw } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-http";
-import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type DeviceCounted, type DeviceRecord, type DeviceRegistration, type DeviceTrust, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, lockoutHistoryKey, asStoreError, keysetCursor } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type DeviceCounted, type DeviceRecord, type DeviceRegistration, type DeviceTrust, type FailureCount, type LockState, type PendingCount, type RefusedAttempts, type Reservation, type WindowCount, lockoutHistoryKey, asStoreError, keysetCursor } from "../contract";
 import type { AttemptFilter, AttemptNote, AttemptPage } from "../history";
 import { ADMITTED_LOCKED, type AccessLogRow, LIST_ATTEMPTS, SWEEP_ACCESS_LOG, accessLogCursor, entryOf, historyParams, listAttemptsParams, withHistory } from "./history";
 import { gatewayCache, gatewayDevices, gatewayInflight } from "./schema";
@@ -22,6 +22,7 @@ import {
   LIST,
   LIST_DEVICES,
   MERGE,
+  PENDING,
   READ,
   RELEASE,
   RELEASE_DEVICE,
@@ -101,7 +102,13 @@ export class PostgresStore implements CounterStore {
     const trusted = device ? { trusted: row.trusted === true } : {};
     if (row.outcome === "locked") return { kind: "locked", failures, lockMsLeft: row.lock_ms_left, counts, ...trusted, ...(rule.growth ? { lockouts: row.lockouts ?? 0 } : {}) };
     if (row.outcome === "busy") return { kind: "busy", failures, inFlight: row.in_flight };
-    return { kind: "reserved", failures, counts, ...trusted };
+    return { kind: "reserved", failures, counts, inFlight: row.in_flight, ...trusted };
+  }
+
+  async pending(keys: readonly string[]): Promise<PendingCount> {
+    const rows = (await this.run(() => this.sql.query(PENDING, [keys], this.options()))) as { counts: Record<string, number>; in_flight: number }[];
+    const counts = keys.map((key) => rows[0]!.counts[key] ?? 0);
+    return { failures: Math.max(0, ...counts), counts, inFlight: rows[0]!.in_flight };
   }
 
   async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote): Promise<FailureCount> {

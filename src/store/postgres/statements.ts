@@ -64,6 +64,13 @@ counted AS (
   RETURNING c.key, c.count)
 SELECT coalesce(json_object_agg(key, count), '{}'::json) AS counts FROM counted`;
 
+/** $1 keys. Each live counter's count, and the most live reservations on one of them; writes nothing. */
+export const PENDING = `
+SELECT coalesce((SELECT json_object_agg(c.key, c.count) FROM gateway_cache AS c
+                 WHERE c.key = ANY($1::text[]) AND (c.expires_at IS NULL OR c.expires_at > now())), '{}'::json) AS counts,
+       coalesce((SELECT max(n) FROM (SELECT count(*)::integer AS n FROM gateway_inflight AS f
+                 WHERE f.key = ANY($1::text[]) AND f.expires_at > now() GROUP BY f.key) AS x), 0)::integer AS in_flight`;
+
 /**
  * $1 keys, $2 reservation id, $3 clear the counters (bool), $4 their lockout histories. Ends the
  * reservation; other reservations stay.

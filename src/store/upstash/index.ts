@@ -5,10 +5,10 @@
  * call is reported as a StoreError: the failover store then runs it on Postgres, or FAIL_MODE decides.
  */
 import { Redis } from "@upstash/redis/cloudflare";
-import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type DeviceCounted, type DeviceRecord, type DeviceRegistration, type DeviceTrust, type FailureCount, type LockState, type RefusedAttempts, type Reservation, type WindowCount, lockoutHistoryKey, asStoreError } from "../contract";
+import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type DeviceCounted, type DeviceRecord, type DeviceRegistration, type DeviceTrust, type FailureCount, type LockState, type PendingCount, type RefusedAttempts, type Reservation, type WindowCount, lockoutHistoryKey, asStoreError } from "../contract";
 import type { AttemptFilter, AttemptNote, AttemptPage } from "../history";
 import { LIST_ATTEMPTS_SCRIPT, attemptEntries, historyStreamOf, historyTail, listAttemptsArgs } from "./history";
-import { CONFIRM_FAILURE_SCRIPT, CONSUME_SCRIPT, COUNT_REFUSED_SCRIPT, LIST_DEVICES_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, READ_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT, REVOKE_DEVICES_SCRIPT } from "./scripts";
+import { CONFIRM_FAILURE_SCRIPT, CONSUME_SCRIPT, COUNT_REFUSED_SCRIPT, LIST_DEVICES_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, PENDING_SCRIPT, READ_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT, REVOKE_DEVICES_SCRIPT } from "./scripts";
 
 /** The narrow part of the Redis client this store uses, so tests and wrappers stay honest. */
 export type UpstashClient = Pick<Redis, "createScript" | "del" | "ping">;
@@ -77,6 +77,7 @@ export class UpstashStore implements CounterStore {
   private readonly listAttemptsScript;
   private readonly listDevicesScript;
   private readonly revokeDevicesScript;
+  private readonly pendingScript;
 
   constructor(private readonly redis: UpstashClient) {
     this.reserveScript = redis.createScript<number[]>(RESERVE_SCRIPT);
@@ -90,6 +91,7 @@ export class UpstashStore implements CounterStore {
     this.listAttemptsScript = redis.createScript<(string | number)[]>(LIST_ATTEMPTS_SCRIPT);
     this.listDevicesScript = redis.createScript<string[]>(LIST_DEVICES_SCRIPT);
     this.revokeDevicesScript = redis.createScript<number>(REVOKE_DEVICES_SCRIPT);
+    this.pendingScript = redis.createScript<number[]>(PENDING_SCRIPT);
   }
 
   private run<T>(call: () => Promise<T>): Promise<T> {
@@ -116,7 +118,12 @@ export class UpstashStore implements CounterStore {
     const trusted = device ? { trusted: trustedFlag === 1 } : {};
     if (state === 1) return { kind: "locked", failures, lockMsLeft: leftMs >= 0 ? leftMs : null, counts, ...trusted, ...(rule.growth ? { lockouts } : {}) };
     if (state === 2) return { kind: "busy", failures, inFlight };
-    return { kind: "reserved", failures, counts, ...trusted };
+    return { kind: "reserved", failures, counts, inFlight, ...trusted };
+  }
+
+  async pending(keys: readonly string[]): Promise<PendingCount> {
+    const [inFlight = 0, ...counts] = await this.run(() => this.pendingScript.exec(withReservations(keys), []));
+    return { failures: Math.max(0, ...counts), counts, inFlight };
   }
 
   async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote): Promise<FailureCount> {

@@ -158,6 +158,22 @@ return {lockouts(C, H, keep, g), unpack(counts)}
 `.trim();
 
 /**
+ * KEYS: n counters, then their n reservation sets. Reads only: returns { most live reservations on
+ * one counter, confirmed count of each counter... }.
+ */
+export const PENDING_SCRIPT = `
+${NOW}
+local n = #KEYS / 2
+local out = {0}
+for i = 1, n do
+  out[i + 1] = tonumber(redis.call("GET", KEYS[i]) or "0") or 0
+  local flying = redis.call("ZCOUNT", KEYS[n + i], "(" .. now, "+inf")
+  if flying > out[1] then out[1] = flying end
+end
+return out
+`.trim();
+
+/**
  * KEYS: n counters, their n reservation sets, their n lockout histories, then (with a device) its
  * registry. ARGV: reservation id, clear counters (1/0); with a device: its id, the id it replaces
  * ("" = none), its entry ("<expiry ms> <info>"), the registry's lifetime in ms, devices kept.

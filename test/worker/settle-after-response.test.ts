@@ -1,0 +1,100 @@
+/**
+ * Issue 16: a failed login that cannot lock is answered after one store round trip (the reservation);
+ * its confirmed failure is written after the response (`waitUntil`), while the reservation keeps its
+ * slot. A success gives its reservation back after the response too: with a session, 2 round trips. Against the real Redis (through the bridge) and the demo origin; the confirmed failures are
+ * held back by a gate around the real Upstash store, so nothing here depends on timing.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { CounterStore } from "../../src/store/contract";
+import type { Stores } from "../../src/store";
+import { bridge, DEMO, gatewayWith, jsonLogin, nextIp, origin } from "./helpers";
+
+/** The stores, with every confirmed failure and give-back waiting until the test opens the gate. */
+function gatedConfirms() {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const gated = (store: CounterStore): CounterStore =>
+    new Proxy(store, {
+      get(target, name) {
+        if (name === "confirmFailure" || name === "release") {
+          return async (...args: unknown[]) => {
+            await gate;
+            return (target[name] as (...args: unknown[]) => Promise<unknown>)(...args);
+          };
+        }
+        const value = Reflect.get(target, name, target) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  const wrap = (stores: Stores): Stores => ({
+    ...stores,
+    store: gated(stores.store),
+    forRequest: (background) => {
+      const scoped = stores.forRequest(background);
+      return { ...scoped, store: gated(scoped.store) };
+    },
+  });
+  return { wrap, open: () => open() };
+}
+
+describe("a failed login that cannot lock is answered before its failure is written", () => {
+  it("answers the origin's 401 after one store round trip, and counts the failure after the response", async () => {
+    const { wrap, open } = gatedConfirms();
+    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "3", AXES_LOCKOUT_PARAMETERS: '["ip_address"]', ADMIN_TOKEN: "t".repeat(32) }, wrap);
+    const ip = nextIp();
+    const warm = gatewayWith();
+    for (const password of ["wrong", DEMO.password]) await (await warm.request("/api/login/", jsonLogin(DEMO.username, password, nextIp()))).text(); // loads the scripts
+    await bridge.resetStats();
+    const ctx = createExecutionContext();
+    const res = await gw.request("/api/login/", { ...jsonLogin("first-try", "wrong", ip), ctx });
+    expect(res.status).toBe(401); // the origin's answer, while the confirmed failure still waits at the gate
+    await res.body?.cancel();
+    expect((await bridge.stats()).requests).toBe(1); // the reservation only
+    open();
+    await waitOnExecutionContext(ctx);
+    expect((await bridge.stats()).requests).toBe(2); // then the confirmed failure, after the response
+    const status = await gw.request(`/__gateway/lockouts/status?ip=${ip}`, { headers: { authorization: `Bearer ${"t".repeat(32)}` } });
+    expect(await status.json()).toMatchObject({ locked: false, counters: [{ failures: 1 }] });
+  });
+
+  it("keeps the slot of an answered failure until its count lands: the limit is never passed meanwhile", async () => {
+    const { wrap, open } = gatedConfirms();
+    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "2", AXES_LOCKOUT_PARAMETERS: '["username"]', LOGIN_INFLIGHT_WAIT: "300ms" }, wrap);
+    await origin.resetStats();
+    const ctx = createExecutionContext();
+    const first = await gw.request("/api/login/", { ...jsonLogin("slot-holder", "wrong", nextIp()), ctx });
+    expect(first.status).toBe(401);
+    await first.body?.cancel();
+    // The count is not written yet; a second attempt takes the last slot and must wait for the count.
+    const second = gw.request("/api/login/", { ...jsonLogin("slot-holder", "wrong", nextIp()), ctx: createExecutionContext() });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    open();
+    await waitOnExecutionContext(ctx);
+    expect((await second).status).toBe(429); // the failure that reached the limit gets the lockout, as in axes
+    expect((await gw.request("/api/login/", jsonLogin("slot-holder", DEMO.password, nextIp()))).status).toBe(429);
+    expect((await origin.stats()).loginAttempts["/api/login/"]).toBe(2);
+  });
+
+  it("records the session of a successful login before the response and gives the reservation back after it: 2 round trips on the path", async () => {
+    const { wrap, open } = gatedConfirms();
+    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "3" }, wrap);
+    const ip = nextIp();
+    const warm = gatewayWith();
+    await (await warm.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, nextIp()))).text(); // loads the scripts
+    await bridge.resetStats();
+    const ctx = createExecutionContext();
+    const res = await gw.request("/api/login/", { ...jsonLogin(DEMO.username, DEMO.password, ip), ctx });
+    expect(res.status).toBe(200);
+    const cookie = res.headers.get("set-cookie") ?? "";
+    await res.body?.cancel();
+    expect((await bridge.stats()).requests).toBe(2); // the reservation, then the session record
+    open();
+    await waitOnExecutionContext(ctx);
+    expect((await bridge.stats()).requests).toBe(3); // the give-back, after the response
+    // The session was recorded before the response: the cookie works on the very next request.
+    const session = cookie.split(";")[0]!;
+    const next = await gw.request("/__origin/echo", { ip, headers: { cookie: session } });
+    expect(((await next.json()) as { headers: Record<string, string> }).headers.cookie).toBe(session);
+  });
+});
