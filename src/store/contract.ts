@@ -260,7 +260,7 @@ export interface CounterStore extends AttemptHistory {
   consume(key: string, windowSeconds: number): Promise<WindowCount>;
   /** Cheapest possible call, for the health check. */
   ping(): Promise<void>;
-  /** The live counters among `keys` (absent ones left out), read in one round trip: an admin status or reset. */
+  /** The live counters among `keys` (absent ones left out), in the order of the keys given, read in one round trip: an admin status or reset. */
   read(keys: readonly string[]): Promise<CounterSnapshot[]>;
   /**
    * One page of the live counters whose key starts with `prefix`: at most `limit` of them, from

@@ -323,7 +323,7 @@ describe("attempts in flight are not failures", () => {
     const settling = policy.settle(third, "failure", "POST");
     await new Promise((resolve) => setTimeout(resolve, 0)); // its own failure is counted (1): it waits for the two in flight
     await background(); // their counts land
-    expect(await drive(settling)).toEqual({ kind: "locked-out", failures: 3, retryAfterSeconds: 3600 });
+    expect(await drive(settling)).toEqual({ kind: "locked-out", failures: 3, retryAfterSeconds: 3600, cooloffSeconds: 3600 });
     expect(await attempt("192.0.2.1", "success")).toMatchObject({ refused: true, failures: 4 });
   });
 

@@ -50,10 +50,10 @@ describe("Postgres counter store (the shared contract runs in counter-contract.t
     await neonHttp.resetStats();
     const swept = await store.sweepExpired({ batchSize: 10, maxBatches: 2 });
     // At least these 30 rows had expired: exactly 2 full batches of 10 go (other runs' expired rows may
-    // be among them), in 2 statements, and the expired reservations in a third. A sweep that ignored
-    // maxBatches would take all 30 and more, in 4 statements or more.
+    // be among them), in 2 statements, then the expired reservations and the expired trusted devices
+    // in one each. A sweep that ignored maxBatches would take all 30 and more, in 5 statements or more.
     expect(swept.counters).toBe(20);
-    expect(await neonHttp.stats()).toEqual({ requests: 3, statements: 3 });
+    expect(await neonHttp.stats()).toEqual({ requests: 4, statements: 4 });
     await runMaintenance(store);
     expect(await left()).toBe(0);
   });

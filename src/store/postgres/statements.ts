@@ -173,8 +173,9 @@ WHERE starts_with(key, $1) AND ($3::text IS NULL OR key > $3::text) AND count > 
 ORDER BY key
 LIMIT $2`;
 
-/** $1 keys. The live counters among them. */
+/** $1 keys. The live counters among them, in the order of the keys given (as the contract says). */
 export const READ = `
 SELECT key, count, ceil(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms
 FROM gateway_cache
-WHERE key = ANY($1::text[]) AND count > 0 AND (expires_at IS NULL OR expires_at > now())`;
+WHERE key = ANY($1::text[]) AND count > 0 AND (expires_at IS NULL OR expires_at > now())
+ORDER BY array_position($1::text[], key)`;
