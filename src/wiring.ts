@@ -1,11 +1,15 @@
 /**
  * The composition root: builds the stores the configuration names (counters, the Upstash client the
- * rate limiter shares, sessions) and hands them out. One Failover (one circuit breaker, one probe,
+ * rate limiter shares, sessions) and the services over them (the lockout policy, the rate limiter,
+ * the session registry), and hands them out. One Failover (one circuit breaker, one probe,
  * one copy-back) per Upstash database: the counters, the rate limits and the sessions share it unless
  * SESSIONS_UPSTASH_* names a database of their own.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { lockoutKeyPrefix } from "./lockout/keys";
+import { LockoutPolicy } from "./lockout/policy";
+import { RateLimiter } from "./ratelimit/limiter";
+import { SessionRegistry } from "./sessions";
 import { FailoverSessionStore } from "./sessions/failover";
 import { MemorySessionStore } from "./sessions/memory";
 import { PostgresSessionStore } from "./sessions/postgres";
@@ -19,6 +23,8 @@ import { RequestScope } from "./store/failover/scope";
 import { MemoryStore } from "./store/memory";
 import { PostgresStore, createSqlClient } from "./store/postgres";
 import type { StoreSettings } from "./store/settings";
+import type { GatewayConfig } from "./settings";
+import type { Gateway } from "./steps/context";
 import { UpstashStore, createUpstashClient, upstashCall } from "./store/upstash";
 
 /** What the stores are built from: the parsed configuration, or the part of it a test gives. */
@@ -63,4 +69,24 @@ export function createStores({ store: settings, sessions, keyPrefix }: StoresInp
       };
     },
   };
+}
+
+/** How long a login reservation outlives ORIGIN_TIMEOUT: reading the body, the store calls, clock skew. */
+const RESERVATION_MARGIN_SECONDS = 5;
+
+/** The services the request pipeline uses (src/app.ts), over `stores`. */
+export function createServices(config: GatewayConfig, stores: Stores): Gateway {
+  const policy = new LockoutPolicy({
+    settings: config.lockout,
+    store: stores.store,
+    whitelist: config.whitelist,
+    keyPrefix: config.keyPrefix,
+    lockCacheSeconds: config.lockCacheSeconds,
+    inFlightWaitSeconds: config.login.inFlightWaitSeconds,
+    // An unsettled reservation (the isolate vanished) outlives the origin's timeout by a margin, no more.
+    reservationSeconds: config.origin.timeoutMs / 1000 + RESERVATION_MARGIN_SECONDS,
+    history: config.history.enabled ? { prefix: config.keyPrefix, maxEntries: config.history.maxEntries } : null,
+  });
+  const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis, config.rateLimitAnalytics);
+  return { config, stores, policy, limiter, sessions: new SessionRegistry(config.sessions, stores.sessions) };
 }
