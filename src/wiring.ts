@@ -37,24 +37,30 @@ export interface StoresInput {
 export function createStores({ store: settings, sessions, keyPrefix }: StoresInput): Stores {
   const { upstash, postgres, breaker } = settings;
   const failoverFor = (client: Redis) =>
-    new Failover(new CircuitBreaker(breaker.failures, breaker.cooldownMs), "upstash", "postgres", async () => {
-      await upstashCall(() => client.ping());
+    new Failover({
+      breaker: new CircuitBreaker(breaker.failures, breaker.cooldownMs),
+      ping: async () => {
+        await upstashCall(() => client.ping());
+      },
     });
   const redis = upstash && createUpstashClient(upstash);
   const sql = postgres && createSqlClient(postgres);
   const fallback = sql && new PostgresStore(sql, postgres.timeoutMs);
   const countersFailover = redis && fallback && failoverFor(redis);
   const primary = redis && new UpstashStore(redis);
-  const store = primary && fallback && countersFailover ? new FailoverStore(primary, fallback, countersFailover, lockoutKeyPrefix(keyPrefix)) : (primary ?? fallback ?? new MemoryStore());
+  const store =
+    primary && fallback && countersFailover
+      ? new FailoverStore({ primary, fallback, failover: countersFailover, lockoutPrefix: lockoutKeyPrefix(keyPrefix) })
+      : (primary ?? fallback ?? new MemoryStore());
 
   const ownDatabase = sessions.upstash && upstash ? createUpstashClient({ ...sessions.upstash, timeoutMs: upstash.timeoutMs }) : null;
   const sessionsRedis = ownDatabase ?? redis;
-  const sessionsPrimary = sessionsRedis && new UpstashSessionStore(sessionsRedis, keyPrefix);
-  const sessionsFallback = sql && new PostgresSessionStore(sql, keyPrefix, postgres.timeoutMs);
+  const sessionsPrimary = sessionsRedis && new UpstashSessionStore({ redis: sessionsRedis, prefix: keyPrefix });
+  const sessionsFallback = sql && new PostgresSessionStore({ sql, prefix: keyPrefix, timeoutMs: postgres.timeoutMs });
   const sessionsFailover = ownDatabase && sql ? failoverFor(ownDatabase) : countersFailover;
   const sessionStore =
     sessionsPrimary && sessionsFallback && sessionsFailover
-      ? new FailoverSessionStore(sessionsPrimary, sessionsFallback, sessionsFailover, sessionRecordTtlMs(sessions))
+      ? new FailoverSessionStore({ primary: sessionsPrimary, fallback: sessionsFallback, failover: sessionsFailover, revocationTtlMs: sessionRecordTtlMs(sessions) })
       : (sessionsPrimary ?? sessionsFallback ?? new MemorySessionStore());
 
   return {
@@ -87,6 +93,12 @@ export function createServices(config: GatewayConfig, stores: Stores): Gateway {
     reservationSeconds: config.origin.timeoutMs / 1000 + RESERVATION_MARGIN_SECONDS,
     history: config.history.enabled ? { prefix: config.keyPrefix, maxEntries: config.history.maxEntries } : null,
   });
-  const limiter = new RateLimiter(config.rateLimits.policies, stores.store, config.keyPrefix, stores.redis, config.rateLimitAnalytics);
+  const limiter = new RateLimiter({
+    policies: config.rateLimits.policies,
+    store: stores.store,
+    keyPrefix: config.keyPrefix,
+    redis: stores.redis,
+    analytics: config.rateLimitAnalytics,
+  });
   return { config, stores, policy, limiter, sessions: new SessionRegistry(config.sessions, stores.sessions) };
 }
