@@ -80,11 +80,14 @@ export class Failover {
    * A write both stores must see (a deletion, a revocation; and a listing of what either holds): on
    * the primary (through the breaker and the request's scope, a failure logged as a failover) and on
    * the fallback at once. Fails only when both fail, with the fallback's error (the primary's was
-   * logged); a primary the circuit skipped counts as failed.
+   * logged); a primary the circuit skipped counts as failed. An error that is not a StoreError is
+   * thrown whatever the other store answered.
    */
   async writeBoth<P, F>(operation: string, scope: RequestScope | null, onPrimary: () => Promise<P>, onFallback: () => Promise<F>): Promise<BothAnswers<P, F>> {
     const [primary, fallback] = await Promise.allSettled([this.onPrimary(operation, scope, onPrimary), this.fallback(scope, onFallback)]);
-    if (primary.status === "rejected") throw primary.reason; // not a StoreError: a bug, never hidden by the fallback
+    // Anything but a StoreError is a bug, never hidden by the other store's answer.
+    if (primary.status === "rejected") throw primary.reason;
+    if (fallback.status === "rejected" && !(fallback.reason instanceof StoreError)) throw fallback.reason;
     const answered = primary.value;
     if (answered === null && fallback.status === "rejected") throw fallback.reason;
     return { primary: answered?.value, fallback: fallback.status === "fulfilled" ? fallback.value : undefined };
