@@ -85,7 +85,7 @@ export function createWorker(): ExportedHandler<Env> {
     },
     async scheduled(_controller, env) {
       const { store, history } = build(env);
-      if (store) await runMaintenance(store, Date.now(), history ?? null);
+      if (store) await runMaintenance(store, { history: history ?? null });
     },
   };
 }

@@ -1,11 +1,16 @@
 /**
  * The composition root: builds the stores the configuration names (counters, the Upstash client the
- * rate limiter shares, sessions) and hands them out. One Failover (one circuit breaker, one probe,
+ * rate limiter shares, sessions) and the services over them (the lockout policy, the rate limiter,
+ * the session registry), and hands them out. One Failover (one circuit breaker, one probe,
  * one copy-back) per Upstash database: the counters, the rate limits and the sessions share it unless
  * SESSIONS_UPSTASH_* names a database of their own.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { lockoutKeyPrefix } from "./lockout/keys";
+import { TrustedDevices } from "./devices";
+import { LockoutPolicy } from "./lockout/policy";
+import { RateLimiter } from "./ratelimit/limiter";
+import { SessionRegistry } from "./sessions";
 import { FailoverSessionStore } from "./sessions/failover";
 import { MemorySessionStore } from "./sessions/memory";
 import { PostgresSessionStore } from "./sessions/postgres";
@@ -19,6 +24,8 @@ import { RequestScope } from "./store/failover/scope";
 import { MemoryStore } from "./store/memory";
 import { PostgresStore, createSqlClient } from "./store/postgres";
 import type { StoreSettings } from "./store/settings";
+import type { GatewayConfig } from "./settings";
+import type { Gateway } from "./steps/context";
 import { UpstashStore, createUpstashClient, upstashCall } from "./store/upstash";
 
 /** What the stores are built from: the parsed configuration, or the part of it a test gives. */
@@ -31,24 +38,30 @@ export interface StoresInput {
 export function createStores({ store: settings, sessions, keyPrefix }: StoresInput): Stores {
   const { upstash, postgres, breaker } = settings;
   const failoverFor = (client: Redis) =>
-    new Failover(new CircuitBreaker(breaker.failures, breaker.cooldownMs), "upstash", "postgres", async () => {
-      await upstashCall(() => client.ping());
+    new Failover({
+      breaker: new CircuitBreaker(breaker.failures, breaker.cooldownMs),
+      ping: async () => {
+        await upstashCall(() => client.ping());
+      },
     });
   const redis = upstash && createUpstashClient(upstash);
   const sql = postgres && createSqlClient(postgres);
   const fallback = sql && new PostgresStore(sql, postgres.timeoutMs);
   const countersFailover = redis && fallback && failoverFor(redis);
   const primary = redis && new UpstashStore(redis);
-  const store = primary && fallback && countersFailover ? new FailoverStore(primary, fallback, countersFailover, lockoutKeyPrefix(keyPrefix)) : (primary ?? fallback ?? new MemoryStore());
+  const store =
+    primary && fallback && countersFailover
+      ? new FailoverStore({ primary, fallback, failover: countersFailover, lockoutPrefix: lockoutKeyPrefix(keyPrefix) })
+      : (primary ?? fallback ?? new MemoryStore());
 
   const ownDatabase = sessions.upstash && upstash ? createUpstashClient({ ...sessions.upstash, timeoutMs: upstash.timeoutMs }) : null;
   const sessionsRedis = ownDatabase ?? redis;
-  const sessionsPrimary = sessionsRedis && new UpstashSessionStore(sessionsRedis, keyPrefix);
-  const sessionsFallback = sql && new PostgresSessionStore(sql, keyPrefix, postgres.timeoutMs);
+  const sessionsPrimary = sessionsRedis && new UpstashSessionStore({ redis: sessionsRedis, prefix: keyPrefix });
+  const sessionsFallback = sql && new PostgresSessionStore({ sql, prefix: keyPrefix, timeoutMs: postgres.timeoutMs });
   const sessionsFailover = ownDatabase && sql ? failoverFor(ownDatabase) : countersFailover;
   const sessionStore =
     sessionsPrimary && sessionsFallback && sessionsFailover
-      ? new FailoverSessionStore(sessionsPrimary, sessionsFallback, sessionsFailover, sessionRecordTtlMs(sessions))
+      ? new FailoverSessionStore({ primary: sessionsPrimary, fallback: sessionsFallback, failover: sessionsFailover, revocationTtlMs: sessionRecordTtlMs(sessions) })
       : (sessionsPrimary ?? sessionsFallback ?? new MemorySessionStore());
 
   return {
@@ -63,4 +76,31 @@ export function createStores({ store: settings, sessions, keyPrefix }: StoresInp
       };
     },
   };
+}
+
+/** How long a login reservation outlives ORIGIN_TIMEOUT: reading the body, the store calls, clock skew. */
+const RESERVATION_MARGIN_SECONDS = 5;
+
+/** The services the request pipeline uses (src/app.ts), over `stores`. */
+export function createServices(config: GatewayConfig, stores: Stores): Gateway {
+  const policy = new LockoutPolicy({
+    settings: config.lockout,
+    store: stores.store,
+    whitelist: config.whitelist,
+    keyPrefix: config.keyPrefix,
+    lockCacheSeconds: config.lockCacheSeconds,
+    inFlightWaitSeconds: config.login.inFlightWaitSeconds,
+    // An unsettled reservation (the isolate vanished) outlives the origin's timeout by a margin, no more.
+    reservationSeconds: config.origin.timeoutMs / 1000 + RESERVATION_MARGIN_SECONDS,
+    history: config.history.enabled ? { prefix: config.keyPrefix, maxEntries: config.history.maxEntries } : null,
+  });
+  const limiter = new RateLimiter({
+    policies: config.rateLimits.policies,
+    store: stores.store,
+    keyPrefix: config.keyPrefix,
+    redis: stores.redis,
+    analytics: config.rateLimitAnalytics,
+  });
+  const devices = config.devices && new TrustedDevices(config.devices, config.keyPrefix);
+  return { config, stores, policy, limiter, sessions: new SessionRegistry(config.sessions, stores.sessions), devices };
 }

@@ -21,6 +21,8 @@ const LAYERS: readonly (readonly string[])[] = [
   // The admin API reports the whole configuration, so it sits above the aggregate.
   ["admin"],
   ["passthrough"],
+  // The request pipeline's steps, each a Hono middleware over the services the wiring builds.
+  ["steps"],
   ["app", "index", "wiring"],
 ];
 

@@ -144,13 +144,13 @@ export function createAdmin({ config, stores, policy, sessions, devices = null }
     const now = Date.now();
     const list = await sessions.listUser(normaliseUsername(username, config.lockout.usernameCaseSensitive));
     return c.json({
-      sessions: list.map(({ hash, record }) => ({
-        id: hash.slice(0, 12),
-        username: record.u,
-        ip: record.ip,
-        created: new Date(record.c).toISOString(),
-        last_seen: new Date(record.s).toISOString(),
-        state: record.r !== undefined ? "revoked" : now - record.s > config.sessions.timeoutMs ? "expired" : "active",
+      sessions: list.map((session) => ({
+        id: session.hash.slice(0, 12),
+        username: session.username,
+        ip: session.ip,
+        created: new Date(session.createdAtMs).toISOString(),
+        last_seen: new Date(session.lastSeenAtMs).toISOString(),
+        state: session.revokedAtMs !== null ? "revoked" : now - session.lastSeenAtMs > config.sessions.timeoutMs ? "expired" : "active",
       })),
     });
   });

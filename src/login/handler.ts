@@ -15,6 +15,7 @@ import type { LockoutSettings } from "../lockout/settings";
 import type { SessionSettings } from "../sessions/settings";
 import { type CounterStore, StoreError } from "../store/contract";
 import type { FailModes } from "../store/settings";
+import { failModeFor, unavailable, whenStoresFail } from "../store/fail-mode";
 import { runDetached } from "../store/failover/scope";
 import { canonicalUsername } from "../lockout/username";
 import type { Credentials } from "./credentials";
@@ -61,14 +62,6 @@ export interface LoginFlowSettings {
   readonly sessions: SessionSettings;
 }
 
-function storeDown(config: LoginFlowSettings, attempt: LoginAttempt, error: StoreError, stage: "admit"): void {
-  logEvent(
-    config.failMode.login === "open" ? "fail_open" : "fail_closed",
-    { request_id: attempt.requestId, store: error.store, reason: error.reason, stage, path: attempt.route.path },
-    "error",
-  );
-}
-
 /**
  * Handles a request aimed at a login route. With `devices` (trusted devices on), an attempt that
  * presents a device cookie for its username is counted as that device, and a success gets a new one.
@@ -97,11 +90,8 @@ export async function handleLoginAttempt(config: LoginFlowSettings, policy: Lock
   try {
     admission = await policy.admit({ address: client, username, userAgent, path: route.path }, request.method, hooks.background, attempt.store, presented?.id ?? null);
   } catch (error) {
-    if (!(error instanceof StoreError)) throw error;
-    storeDown(config, attempt, error, "admit");
-    if (config.failMode.login === "closed") {
-      return gatewayErrorResponse(request, 503, "Service Unavailable", "login is temporarily unavailable; please try again shortly", { "retry-after": "30" });
-    }
+    const mode = whenStoresFail(error, failModeFor(config.failMode, { kind: "login" }), "admit", { request_id: requestId, path: route.path });
+    if (mode === "closed") return unavailable(request, "login is temporarily unavailable; please try again shortly");
     admission = { kind: "exempt" };
   }
   if (admission.kind === "locked") {

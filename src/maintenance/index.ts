@@ -20,7 +20,15 @@ export interface HistorySweep {
   readonly retentionSeconds: number;
 }
 
-export async function runMaintenance(store: CounterStore, now: number = Date.now(), history: HistorySweep | null = null): Promise<void> {
+/** What one cron run works on besides the counters. */
+export interface MaintenanceOptions {
+  /** The attempt history to trim, when one is kept. @default null */
+  readonly history?: HistorySweep | null;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+export async function runMaintenance(store: CounterStore, { history = null, now = () => Date.now() }: MaintenanceOptions = {}): Promise<void> {
   const postgres = store instanceof FailoverStore ? store.fallback : store instanceof PostgresStore ? store : null;
   if (postgres === null) return;
   if (history !== null) {
@@ -41,7 +49,7 @@ export async function runMaintenance(store: CounterStore, now: number = Date.now
   }
   if (store instanceof FailoverStore && store.breaker.state === "closed") {
     try {
-      await store.copyBack(now - COPY_BACK_WINDOW_MS, "cron");
+      await store.copyBack(now() - COPY_BACK_WINDOW_MS, "cron");
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
       logEvent("copy_back_failed", { store: error.store, reason: error.reason, trigger: "cron" }, "error");

@@ -4,9 +4,9 @@
  */
 import type { ClientAddress } from "../client/address";
 import type { FailModes } from "../store/settings";
-import { gatewayErrorResponse } from "../http/errors";
 import { logEvent } from "../http/log";
-import { type CounterStore, StoreError } from "../store/contract";
+import type { CounterStore } from "../store/contract";
+import { failModeFor, unavailable, whenStoresFail } from "../store/fail-mode";
 import { ipPart, rateLimitIdentity } from "./identity";
 import type { RateDecision, RateLimiter } from "./limiter";
 import { type HeaderStyle, type RateLimitPolicy, matchRateLimit } from "./policies";
@@ -18,17 +18,20 @@ export interface RateLimitSettings {
 }
 
 /** Either refuse the request, or let it through with these headers for the response. */
-export type RateLimitOutcome = { readonly refuse: Response } | { readonly headers: Record<string, string> };
+export type RateLimitOutcome = { readonly kind: "refuse"; readonly response: Response } | { readonly kind: "pass"; readonly headers: Record<string, string> };
 
-const PASS: RateLimitOutcome = { headers: {} };
+const PASS: RateLimitOutcome = Object.freeze({ kind: "pass", headers: Object.freeze({}) });
 
 export interface RateLimitRequest {
   readonly request: Request;
   /** The canonical path. */
   readonly path: string;
   readonly client: ClientAddress | undefined;
-  /** The edge session's user, when the request carries an active session. */
-  readonly user: string | null;
+  /**
+   * The edge session's user, when the request carries an active session: asked only by a policy keyed
+   * by `user`, so no other request pays for the session lookup here.
+   */
+  readonly user: () => Promise<string | null>;
   readonly requestId: string;
   /** Login routes never carry RateLimit headers: remaining attempts must not be revealed. */
   readonly isLogin: boolean;
@@ -45,7 +48,8 @@ export async function applyRateLimit(
 ): Promise<RateLimitOutcome> {
   const policy = matchRateLimit(settings.policies, request.method, path);
   if (!policy) return PASS;
-  const identity = await rateLimitIdentity(policy.key, request, client, user);
+  const keyedByUser = policy.key.some((part) => part.kind === "user");
+  const identity = await rateLimitIdentity(policy.key, request, client, keyedByUser ? await user() : null);
   const fields = { request_id: requestId, policy: policy.name, ip: client?.text ?? null, path };
   let decision: RateDecision;
   try {
@@ -56,19 +60,15 @@ export async function applyRateLimit(
     ]);
     decision = decisions.find((d) => !d.allowed) ?? decisions.reduce((a, b) => (b.remaining < a.remaining ? b : a));
   } catch (error) {
-    if (!(error instanceof StoreError)) throw error;
-    const mode = policy.failMode ?? failModes.other;
-    logEvent(mode === "open" ? "fail_open" : "fail_closed", { ...fields, store: error.store, reason: error.reason, stage: "ratelimit" }, "error");
-    return mode === "open"
-      ? PASS
-      : { refuse: gatewayErrorResponse(request, 503, "Service Unavailable", "rate limiting is temporarily unavailable", { "retry-after": "30" }) };
+    const mode = whenStoresFail(error, failModeFor(failModes, { kind: "ratelimit", policyMode: policy.failMode }), "ratelimit", fields);
+    return mode === "open" ? PASS : { kind: "refuse", response: unavailable(request, "rate limiting is temporarily unavailable") };
   }
   if (policy.shadow) {
     if (!decision.allowed) logEvent("rate_limit_shadow", { ...fields, limit: decision.limit });
     return PASS;
   }
   const headers = isLogin ? {} : rateLimitHeaders(settings.headers, policy, decision);
-  if (decision.allowed) return { headers };
+  if (decision.allowed) return { kind: "pass", headers };
   logEvent("rate_limited", { ...fields, limit: decision.limit, source: decision.source }, "warn");
-  return { refuse: rateLimitedResponse(policy, decision, headers) };
+  return { kind: "refuse", response: rateLimitedResponse(policy, decision, headers) };
 }

@@ -36,17 +36,31 @@ function algorithmFor(policy: RateLimitWindow) {
   }
 }
 
+/** What a rate limiter is built from. */
+export interface RateLimiterOptions {
+  readonly policies: readonly RateLimitPolicy[];
+  /** The counters: their fixed window serves every algorithm without Upstash, and on its failure. */
+  readonly store: CounterStore;
+  /** CACHE_KEY_PREFIX: counts live under `<prefix>:ratelimit:<policy>`. */
+  readonly keyPrefix: string;
+  /** The Upstash client for @upstash/ratelimit; null without Upstash. */
+  readonly redis: Redis | null;
+  /** RATE_LIMIT_ANALYTICS: @upstash/ratelimit records each decision for the Upstash console (in `pending`). @default false */
+  readonly analytics?: boolean;
+  /** The fixed window's clock. @default Date.now */
+  readonly now?: () => number;
+}
+
 export class RateLimiter {
   private readonly limiters = new Map<string, Ratelimit>();
+  private readonly store: CounterStore;
+  private readonly keyPrefix: string;
+  private readonly now: () => number;
 
-  constructor(
-    policies: readonly RateLimitPolicy[],
-    private readonly store: CounterStore,
-    private readonly keyPrefix: string,
-    redis: Redis | null,
-    /** RATE_LIMIT_ANALYTICS: @upstash/ratelimit records each decision for the Upstash console (in `pending`). */
-    analytics = false,
-  ) {
+  constructor({ policies, store, keyPrefix, redis, analytics = false, now = () => Date.now() }: RateLimiterOptions) {
+    this.store = store;
+    this.keyPrefix = keyPrefix;
+    this.now = now;
     if (redis === null) return;
     for (const policy of policies.flatMap((p): RateLimitWindow[] => (p.ipCap ? [p, p.ipCap] : [p]))) {
       this.limiters.set(
@@ -65,7 +79,7 @@ export class RateLimiter {
 
   private fixedWindow(store: CounterStore, policy: RateLimitWindow, identity: string) {
     return async (): Promise<RateDecision> => {
-      const window = Math.floor(Date.now() / (policy.windowSeconds * 1000));
+      const window = Math.floor(this.now() / (policy.windowSeconds * 1000));
       const key = `${this.keyPrefix}:ratelimit:${policy.name}:fixed:${identity}:${window}`;
       const { count, resetAtMs } = await store.consume(key, policy.windowSeconds);
       return { allowed: count <= policy.limit, limit: policy.limit, remaining: Math.max(0, policy.limit - count), resetAtMs, source: "fallback" };

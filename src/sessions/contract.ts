@@ -3,18 +3,22 @@
  * (the same cache table), memory in development, and a failover wrapper, like the counters.
  */
 
-/** A session the gateway saw being created by a successful login. */
-export interface SessionRecord {
+/**
+ * A session the gateway saw being created by a successful login, as the registry, the admin API and
+ * the stores' callers speak of it. How a store keeps it (the short JSON of ./record.ts) stays inside
+ * the store.
+ */
+export interface Session {
   /** Normalised username. */
-  readonly u: string;
+  readonly username: string;
   /** Client IP at login. */
   readonly ip: string;
   /** Created, epoch ms. */
-  readonly c: number;
+  readonly createdAtMs: number;
   /** Last seen, epoch ms. */
-  readonly s: number;
-  /** Revoked at, epoch ms. */
-  readonly r?: number;
+  readonly lastSeenAtMs: number;
+  /** Revoked at, epoch ms; null while not revoked. */
+  readonly revokedAtMs: number | null;
 }
 
 /** What the registry knows of a session cookie. Only "revoked" and "expired" are acted on. */
@@ -26,16 +30,16 @@ export interface SessionLookup {
   readonly user: string | null;
 }
 
-export interface StoredSession {
+/** A session and the key it is stored under. */
+export interface StoredSession extends Session {
   /** SHA-256 of the session id, hex. */
   readonly hash: string;
-  readonly record: SessionRecord;
 }
 
 export interface SessionStore {
   readonly kind: string;
   /** Records a session (and indexes it under its user) for `ttlMs`. */
-  save(hash: string, record: SessionRecord, ttlMs: number): Promise<void>;
+  save(hash: string, session: Session, ttlMs: number): Promise<void>;
   /**
    * One round trip: reads the session and, when active, slides its last-seen time to `now` and its
    * expiry to `ttlMs`. A session not seen for `timeoutMs` is expired.

@@ -45,6 +45,8 @@ export class SessionRegistry {
   constructor(
     readonly settings: SessionSettings,
     readonly store: SessionStore,
+    /** The clock of created, last-seen and revoked times (read late, so a test's pinned clock holds). @default Date.now */
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   private get ttlMs(): number {
@@ -69,15 +71,16 @@ export class SessionRegistry {
   }
 
   /** Records the session a successful login created. */
-  async recordLogin(response: Response, username: string, ip: string, now = Date.now()): Promise<void> {
+  async recordLogin(response: Response, username: string, ip: string): Promise<void> {
     const sessionId = this.sessionSetBy(response);
     if (sessionId === null) return;
-    await this.store.save(await hashSessionId(sessionId), { u: username, ip, c: now, s: now }, this.ttlMs);
+    const now = this.now();
+    await this.store.save(await hashSessionId(sessionId), { username, ip, createdAtMs: now, lastSeenAtMs: now, revokedAtMs: null }, this.ttlMs);
   }
 
   private async lookUp(sessionId: string) {
     const hash = await hashSessionId(sessionId);
-    return { hash, ...(await this.store.touch(hash, Date.now(), this.settings.timeoutMs, this.ttlMs)) };
+    return { hash, ...(await this.store.touch(hash, this.now(), this.settings.timeoutMs, this.ttlMs)) };
   }
 
   /**
@@ -135,15 +138,15 @@ export class SessionRegistry {
 
   /** Revokes one session by its id (the cookie's value). */
   async revokeSession(sessionId: string): Promise<number> {
-    return this.store.revoke([await hashSessionId(sessionId)], Date.now(), this.ttlMs);
+    return this.store.revoke([await hashSessionId(sessionId)], this.now(), this.ttlMs);
   }
 
   /** Revokes every session of a user. */
   async revokeUser(username: string): Promise<number> {
     const sessions = await this.store.listUser(username);
     return this.store.revoke(
-      sessions.filter((s) => s.record.r === undefined).map((s) => s.hash),
-      Date.now(),
+      sessions.filter((s) => s.revokedAtMs === null).map((s) => s.hash),
+      this.now(),
       this.ttlMs,
     );
   }

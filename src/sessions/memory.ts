@@ -1,9 +1,10 @@
 /** Sessions in isolate memory: development only, like the in-memory counter store. */
-import type { SessionLookup, SessionRecord, SessionStore, StoredSession } from "./contract";
+import type { Session, SessionLookup, SessionStore, StoredSession } from "./contract";
+import { revokedTombstone } from "./record";
 
 export class MemorySessionStore implements SessionStore {
   readonly kind = "memory";
-  private readonly sessions = new Map<string, { record: SessionRecord; expiresAt: number }>();
+  private readonly sessions = new Map<string, { session: Session; expiresAt: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -13,17 +14,17 @@ export class MemorySessionStore implements SessionStore {
     return this.sessions.get(hash);
   }
 
-  async save(hash: string, record: SessionRecord, ttlMs: number): Promise<void> {
-    this.sessions.set(hash, { record, expiresAt: this.now() + ttlMs });
+  async save(hash: string, session: Session, ttlMs: number): Promise<void> {
+    this.sessions.set(hash, { session, expiresAt: this.now() + ttlMs });
   }
 
   async touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionLookup> {
     const entry = this.live(hash);
     if (!entry) return { state: "unknown", user: null };
-    if (entry.record.r !== undefined) return { state: "revoked", user: null };
-    if (now - entry.record.s > timeoutMs) return { state: "expired", user: null };
-    this.sessions.set(hash, { record: { ...entry.record, s: now }, expiresAt: this.now() + ttlMs });
-    return { state: "active", user: entry.record.u };
+    if (entry.session.revokedAtMs !== null) return { state: "revoked", user: null };
+    if (now - entry.session.lastSeenAtMs > timeoutMs) return { state: "expired", user: null };
+    this.sessions.set(hash, { session: { ...entry.session, lastSeenAtMs: now }, expiresAt: this.now() + ttlMs });
+    return { state: "active", user: entry.session.username };
   }
 
   async remove(hash: string): Promise<void> {
@@ -35,9 +36,9 @@ export class MemorySessionStore implements SessionStore {
     for (const hash of hashes) {
       const entry = this.live(hash);
       // A session never recorded gets a revoked tombstone, not counted: its cookie is refused from now on.
-      if (!entry) this.sessions.set(hash, { record: { u: "", ip: "", c: 0, s: 0, r: now }, expiresAt: this.now() + ttlMs });
-      if (!entry || entry.record.r !== undefined) continue;
-      this.sessions.set(hash, { record: { ...entry.record, r: now }, expiresAt: this.now() + ttlMs });
+      if (!entry) this.sessions.set(hash, { session: revokedTombstone(now), expiresAt: this.now() + ttlMs });
+      if (!entry || entry.session.revokedAtMs !== null) continue;
+      this.sessions.set(hash, { session: { ...entry.session, revokedAtMs: now }, expiresAt: this.now() + ttlMs });
       revoked += 1;
     }
     return revoked;
@@ -46,7 +47,7 @@ export class MemorySessionStore implements SessionStore {
   async listUser(username: string): Promise<StoredSession[]> {
     return [...this.sessions.keys()].flatMap((hash) => {
       const entry = this.live(hash);
-      return entry && entry.record.u === username ? [{ hash, record: entry.record }] : [];
+      return entry && entry.session.username === username ? [{ hash, ...entry.session }] : [];
     });
   }
 }

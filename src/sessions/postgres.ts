@@ -1,12 +1,20 @@
 /**
  * Sessions in the Postgres cache table: a row per session (JSON in `value`) and a row per
- * (user, session) as the index. Each operation is one statement.
+ * (user, session) as the index. Each operation is one statement: through drizzle's query builder
+ * where it expresses the statement, raw SQL where it cannot (data-modifying CTEs, `jsonb_set`,
+ * `xmax`). Every statement has its own timeout (DATABASE_TIMEOUT_MS) and fails as a StoreError.
  */
-import type { SqlClient } from "../store/postgres";
-import { asStoreError } from "../store/contract";
-import type { SessionLookup, SessionRecord, SessionState, SessionStore, StoredSession } from "./contract";
+import { and, eq, gt, gte, isNull, or, sql as raw } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import { type SqlClient, drizzleWithTimeout, postgresCall, statementOptions } from "../store/postgres";
+import { gatewayCache } from "../store/postgres/schema";
+import type { Session, SessionLookup, SessionState, SessionStore, StoredSession } from "./contract";
+import { recordJson, sessionFromJson } from "./record";
 import type { SessionCopy } from "./upstash";
 import { sessionKey, userIndexKey } from "./keys";
+
+/** Rows per copy-back read, so one probe never reads an unbounded table. */
+const COPY_BACK_ROWS = 10_000;
 
 /**
  * $1 session key, $2 json, $3 ttl s, $4 index key, $5 hash, $6 the user's index prefix, $7 the
@@ -54,30 +62,46 @@ ON CONFLICT (key) DO UPDATE SET value = jsonb_set(c.value::jsonb, '{r}', to_json
 WHERE c.value::jsonb->>'r' IS NULL OR c.expires_at <= now()
 RETURNING (xmax <> 0) AS existed`;
 
-/** $1 index prefix, $2 session key prefix. */
-const LIST_USER = `
-SELECT s.key, s.value FROM gateway_cache AS i
-JOIN gateway_cache AS s ON s.key = $2 || i.value
-WHERE starts_with(i.key, $1) AND (s.expires_at IS NULL OR s.expires_at > now())`;
+/** Where Postgres sessions live. */
+export interface PostgresSessionStoreOptions {
+  readonly sql: SqlClient;
+  /** CACHE_KEY_PREFIX: sessions are kept under `<prefix>_sessions:`. */
+  readonly prefix: string;
+  /** Per-statement timeout. */
+  readonly timeoutMs: number;
+}
+
+/** A session row's key, not an index row's (`..._sessions:user:<name>:<hash>`). */
+const isSessionRow = raw`position(':user:' IN ${gatewayCache.key}) = 0`;
+const startsWith = (prefix: string) => raw`starts_with(${gatewayCache.key}, ${prefix})`;
+const changedSince = (sinceMs: number) => gte(gatewayCache.updatedAt, new Date(sinceMs));
 
 export class PostgresSessionStore implements SessionStore {
   readonly kind = "postgres";
+  private readonly sql: SqlClient;
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private readonly db;
 
-  constructor(
-    private readonly sql: SqlClient,
-    private readonly prefix: string,
-    private readonly timeoutMs: number,
-  ) {}
-
-  private query<T>(text: string, params: unknown[]): Promise<T[]> {
-    return asStoreError("postgres", /password authentication|authentication failed|28P01|28000/i, () =>
-      this.sql.query(text, params, { fetchOptions: { signal: AbortSignal.timeout(this.timeoutMs) } }),
-    ) as Promise<T[]>;
+  constructor({ sql, prefix, timeoutMs }: PostgresSessionStoreOptions) {
+    this.sql = sql;
+    this.prefix = prefix;
+    this.timeoutMs = timeoutMs;
+    this.db = drizzleWithTimeout(sql, timeoutMs);
   }
 
-  async save(hash: string, record: SessionRecord, ttlMs: number): Promise<void> {
-    const index = `${userIndexKey(this.prefix, record.u)}:${hash}`;
-    await this.query(SAVE, [sessionKey(this.prefix, hash), JSON.stringify(record), ttlMs / 1000, index, hash, `${userIndexKey(this.prefix, record.u)}:`, sessionKey(this.prefix, "")]);
+  /** A raw statement, for what the query builder cannot say. */
+  private query<T>(text: string, params: unknown[]): Promise<T[]> {
+    return postgresCall(() => this.sql.query(text, params, statementOptions(this.timeoutMs))) as Promise<T[]>;
+  }
+
+  private get sessionPrefix(): string {
+    return sessionKey(this.prefix, "");
+  }
+
+  async save(hash: string, session: Session, ttlMs: number): Promise<void> {
+    const userIndex = userIndexKey(this.prefix, session.username);
+    await this.query(SAVE, [sessionKey(this.prefix, hash), recordJson(session), ttlMs / 1000, `${userIndex}:${hash}`, hash, `${userIndex}:`, this.sessionPrefix]);
   }
 
   async touch(hash: string, now: number, timeoutMs: number, ttlMs: number): Promise<SessionLookup> {
@@ -87,7 +111,7 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async remove(hash: string): Promise<void> {
-    await this.query("DELETE FROM gateway_cache WHERE key = $1", [sessionKey(this.prefix, hash)]);
+    await postgresCall(() => this.db.delete(gatewayCache).where(eq(gatewayCache.key, sessionKey(this.prefix, hash))));
   }
 
   async revoke(hashes: readonly string[], now: number, ttlMs: number): Promise<number> {
@@ -106,29 +130,53 @@ export class PostgresSessionStore implements SessionStore {
 
   /** Sessions revoked here since `sinceMs`, to copy into Upstash when it comes back. */
   async revokedSince(sinceMs: number): Promise<string[]> {
-    const prefix = sessionKey(this.prefix, "");
-    const rows = await this.query<{ key: string }>(
-      "SELECT key FROM gateway_cache WHERE starts_with(key, $1) AND updated_at >= to_timestamp($2 / 1000.0) AND value::jsonb->>'r' IS NOT NULL AND position(':user:' IN key) = 0 LIMIT 10000",
-      [prefix, sinceMs],
+    const prefix = this.sessionPrefix;
+    const rows = await postgresCall(() =>
+      this.db
+        .select({ key: gatewayCache.key })
+        .from(gatewayCache)
+        .where(and(startsWith(prefix), changedSince(sinceMs), raw`${gatewayCache.value}::jsonb->>'r' IS NOT NULL`, isSessionRow))
+        .limit(COPY_BACK_ROWS),
     );
     return rows.map((row) => row.key.slice(prefix.length));
   }
 
   /** Live, unrevoked sessions recorded or slid here since `sinceMs`, with their time left, to copy into Upstash. */
   async savedSince(sinceMs: number): Promise<SessionCopy[]> {
-    const prefix = sessionKey(this.prefix, "");
-    const rows = await this.query<{ key: string; value: string; ms_left: number }>(
-      `SELECT key, value, floor(extract(epoch FROM expires_at - now()) * 1000)::float8 AS ms_left FROM gateway_cache
-       WHERE starts_with(key, $1) AND updated_at >= to_timestamp($2 / 1000.0) AND expires_at > now()
-         AND CASE WHEN position(':user:' IN key) = 0 THEN value::jsonb->>'r' IS NULL AND (value::jsonb->>'c')::bigint > 0 ELSE false END
-       LIMIT 10000`,
-      [prefix, sinceMs],
+    const prefix = this.sessionPrefix;
+    const rows = await postgresCall(() =>
+      this.db
+        .select({
+          key: gatewayCache.key,
+          value: gatewayCache.value,
+          msLeft: raw<number>`floor(extract(epoch FROM ${gatewayCache.expiresAt} - now()) * 1000)::float8`,
+        })
+        .from(gatewayCache)
+        .where(
+          and(
+            startsWith(prefix),
+            changedSince(sinceMs),
+            gt(gatewayCache.expiresAt, raw`now()`),
+            isSessionRow,
+            // Neither revoked (those go by revokedSince) nor a tombstone of a session never seen.
+            raw`${gatewayCache.value}::jsonb->>'r' IS NULL AND (${gatewayCache.value}::jsonb->>'c')::bigint > 0`,
+          ),
+        )
+        .limit(COPY_BACK_ROWS),
     );
-    return rows.map((row) => ({ hash: row.key.slice(prefix.length), record: JSON.parse(row.value) as SessionRecord, ttlMs: Number(row.ms_left) }));
+    return rows.map((row) => ({ hash: row.key.slice(prefix.length), ...sessionFromJson(row.value!), ttlMs: Number(row.msLeft) }));
   }
 
   async listUser(username: string): Promise<StoredSession[]> {
-    const rows = await this.query<{ key: string; value: string }>(LIST_USER, [`${userIndexKey(this.prefix, username)}:`, sessionKey(this.prefix, "")]);
-    return rows.map((row) => ({ hash: row.key.slice(sessionKey(this.prefix, "").length), record: JSON.parse(row.value) as SessionRecord }));
+    const prefix = this.sessionPrefix;
+    const session = alias(gatewayCache, "s");
+    const rows = await postgresCall(() =>
+      this.db
+        .select({ key: session.key, value: session.value })
+        .from(gatewayCache)
+        .innerJoin(session, eq(session.key, raw`${prefix} || ${gatewayCache.value}`))
+        .where(and(startsWith(`${userIndexKey(this.prefix, username)}:`), or(isNull(session.expiresAt), gt(session.expiresAt, raw`now()`)))),
+    );
+    return rows.map((row) => ({ hash: row.key.slice(prefix.length), ...sessionFromJson(row.value!) }));
   }
 }

@@ -5,7 +5,8 @@
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { upstashCall } from "../store/upstash";
-import type { SessionLookup, SessionRecord, SessionState, SessionStore, StoredSession } from "./contract";
+import type { Session, SessionLookup, SessionState, SessionStore, StoredSession } from "./contract";
+import { recordJson, sessionFromJson } from "./record";
 import { sessionKey, userIndexKey } from "./keys";
 
 /** KEYS: the session. ARGV: now, timeout ms, ttl ms. Answers { state, user if active }; slides an active session. */
@@ -88,26 +89,34 @@ end
 return revoked
 `.trim();
 
+/** Where Upstash sessions live. */
+export interface UpstashSessionStoreOptions {
+  readonly redis: Redis;
+  /** CACHE_KEY_PREFIX: sessions are kept under `<prefix>_sessions:`. */
+  readonly prefix: string;
+}
+
 export class UpstashSessionStore implements SessionStore {
   readonly kind = "upstash";
+  private readonly redis: Redis;
+  private readonly prefix: string;
   private readonly touchScript;
   private readonly revokeScript;
   private readonly saveScript;
   private readonly restoreScript;
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {
+  constructor({ redis, prefix }: UpstashSessionStoreOptions) {
+    this.redis = redis;
+    this.prefix = prefix;
     this.touchScript = redis.createScript<[SessionState, string?]>(TOUCH_SCRIPT);
     this.revokeScript = redis.createScript<number>(REVOKE_SCRIPT);
     this.saveScript = redis.createScript<number>(SAVE_SCRIPT);
     this.restoreScript = redis.createScript<number>(RESTORE_SCRIPT);
   }
 
-  async save(hash: string, record: SessionRecord, ttlMs: number): Promise<void> {
-    const keys = [sessionKey(this.prefix, hash), userIndexKey(this.prefix, record.u)];
-    await upstashCall(() => this.saveScript.exec(keys, [JSON.stringify(record), String(Math.ceil(ttlMs)), hash, sessionKey(this.prefix, "")]));
+  async save(hash: string, session: Session, ttlMs: number): Promise<void> {
+    const keys = [sessionKey(this.prefix, hash), userIndexKey(this.prefix, session.username)];
+    await upstashCall(() => this.saveScript.exec(keys, [recordJson(session), String(Math.ceil(ttlMs)), hash, sessionKey(this.prefix, "")]));
   }
 
   /** Copies sessions recorded elsewhere in, never over a revoked or more recently seen record; answers how many. */
@@ -115,8 +124,8 @@ export class UpstashSessionStore implements SessionStore {
     let restored = 0;
     for (let start = 0; start < sessions.length; start += RESTORE_BATCH) {
       const batch = sessions.slice(start, start + RESTORE_BATCH);
-      const keys = batch.flatMap(({ hash, record }) => [sessionKey(this.prefix, hash), userIndexKey(this.prefix, record.u)]);
-      const args = batch.flatMap(({ hash, record, ttlMs }) => [JSON.stringify(record), String(Math.max(1, Math.ceil(ttlMs))), hash]);
+      const keys = batch.flatMap(({ hash, username }) => [sessionKey(this.prefix, hash), userIndexKey(this.prefix, username)]);
+      const args = batch.flatMap(({ hash, ttlMs, ...session }) => [recordJson(session), String(Math.max(1, Math.ceil(ttlMs))), hash]);
       restored += await upstashCall(() => this.restoreScript.exec(keys, args));
     }
     return restored;
@@ -140,6 +149,6 @@ export class UpstashSessionStore implements SessionStore {
     const hashes = await upstashCall(() => this.redis.smembers<string[]>(userIndexKey(this.prefix, username)));
     if (hashes.length === 0) return [];
     const raws = await upstashCall(() => this.redis.mget<(string | null)[]>(...hashes.map((h) => sessionKey(this.prefix, h))));
-    return hashes.flatMap((hash, i) => (raws[i] ? [{ hash, record: JSON.parse(raws[i]!) as SessionRecord }] : []));
+    return hashes.flatMap((hash, i) => (raws[i] ? [{ hash, ...sessionFromJson(raws[i]!) }] : []));
   }
 }

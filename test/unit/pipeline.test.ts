@@ -2,7 +2,17 @@
 import { describe, expect, it } from "vitest";
 import { StoreError } from "../../src/store/contract";
 import { MemoryStore } from "../../src/store/memory";
+import { MemorySessionStore } from "../../src/sessions/memory";
 import { ADMIN_TOKEN, PASSWORD, formLogin, jsonLogin, memoryStores, statuses, stubOrigin, unitGateway } from "./harness";
+
+/** Memory sessions that count their lookups (touch: one per session cookie read). */
+class CountingSessions extends MemorySessionStore {
+  touches = 0;
+  override touch(...args: Parameters<MemorySessionStore["touch"]>) {
+    this.touches += 1;
+    return super.touch(...args);
+  }
+}
 
 describe("blacklist", () => {
   it("refuses a blacklisted address on every path with the lockout status, before the origin", async () => {
@@ -147,6 +157,35 @@ describe("rate limits", () => {
     // Another client, and a path outside the policy, are not limited.
     expect((await gw.request("/api/items", { ip: "198.51.100.41" })).status).toBe(200);
     expect((await gw.request("/other", { ip })).status).toBe(200);
+  });
+
+  it("runs before the session step: a refused client's session cookie is never looked up", async () => {
+    stubOrigin();
+    const sessions = new CountingSessions();
+    const policy = { name: "api", path: "/api/", algorithm: "fixed-window", limit: 1, window: "1h" };
+    const gw = unitGateway({ RATE_LIMITS: JSON.stringify([policy]) }, memoryStores(undefined, sessions));
+    const cookie = (await gw.request("/accounts/login/", formLogin("gina", PASSWORD, "198.51.100.42"))).headers.get("set-cookie")!.split(";")[0]!;
+    const ip = "198.51.100.43";
+    expect((await gw.request("/api/items", { ip, headers: { cookie } })).status).toBe(200);
+    expect(sessions.touches).toBe(1);
+    expect((await gw.request("/api/items", { ip, headers: { cookie } })).status).toBe(429);
+    expect(sessions.touches).toBe(1);
+  });
+
+  it("looks the session up once for a policy keyed by user, and only for such a policy", async () => {
+    stubOrigin();
+    const sessions = new CountingSessions();
+    const byUser = { name: "by-user", path: "/api/", algorithm: "fixed-window", limit: 1, window: "1h", key: ["user"] };
+    const gw = unitGateway({ RATE_LIMITS: JSON.stringify([byUser]), SESSION_ENFORCEMENT: "off" }, memoryStores(undefined, sessions));
+    const cookie = (await gw.request("/accounts/login/", formLogin("hank", PASSWORD, "198.51.100.44"))).headers.get("set-cookie")!.split(";")[0]!;
+    expect((await gw.request("/api/items", { ip: "198.51.100.45", headers: { cookie } })).status).toBe(200);
+    expect(sessions.touches).toBe(1);
+    // Another address, the same user: refused, and the session was read to know the user.
+    expect((await gw.request("/api/items", { ip: "198.51.100.46", headers: { cookie } })).status).toBe(429);
+    expect(sessions.touches).toBe(2);
+    // Outside the policy, SESSION_ENFORCEMENT=off reads no session.
+    expect((await gw.request("/other", { ip: "198.51.100.46", headers: { cookie } })).status).toBe(200);
+    expect(sessions.touches).toBe(2);
   });
 });
 

@@ -1,6 +1,6 @@
 /** RATE_LIMITS against the real Redis through the bridge, with the real @upstash/ratelimit. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type TestClock, bridge, clearFaults, gatewayWith, jsonLogin, neonHttp, nextHourStart, nextIp, pinClock, postgres, statusesOf } from "./helpers";
+import { DEMO, type TestClock, bridge, formLogin, clearFaults, gatewayWith, jsonLogin, neonHttp, nextHourStart, nextIp, pinClock, postgres, statusesOf } from "./helpers";
 
 const policies = (...list: object[]) => ({ RATE_LIMITS: JSON.stringify(list) });
 const MINUTE_MS = 60_000;
@@ -209,6 +209,39 @@ describe("cost, counted at the bridge", () => {
     expect(await trips("/__origin/echo")).toBe(1); // the refusal that fills the cache
     expect(await trips("/__origin/echo")).toBe(0); // answered from the ephemeral cache
     expect(await trips("/")).toBe(0);
+  });
+
+  it("costs a refused client with a session cookie no session lookup: the rate limit runs before the session step", async () => {
+    const gw = gatewayWith(policies({ name: "before-sessions", path: "/__origin/", algorithm: "sliding-window", limit: 1, window: "1m" }));
+    const login = await gw.request("/accounts/login/", formLogin(DEMO.username, DEMO.password, nextIp()));
+    const cookie = login.headers.getSetCookie().find((c) => c.startsWith("sessionid="))!.split(";")[0]!;
+    await statuses(gw, "/__origin/echo", 1, { ip: nextIp(), headers: { cookie } }); // loads the scripts (rate limit, session read)
+    const ip = nextIp();
+    const trips = async () => {
+      await bridge.resetStats();
+      const res = await gw.request("/__origin/echo", { ip, headers: { cookie } });
+      await res.body?.cancel();
+      return { status: res.status, trips: (await bridge.stats()).requests };
+    };
+    expect(await trips()).toEqual({ status: 200, trips: 2 }); // the rate limit, then the session read and slide
+    expect(await trips()).toEqual({ status: 429, trips: 1 }); // the refusal that fills the cache: no session read
+    expect(await trips()).toEqual({ status: 429, trips: 0 }); // answered from the ephemeral cache: nothing at all
+  });
+
+  it("looks the session up for a policy keyed by user, once per request, shared with the session step", async () => {
+    const gw = gatewayWith(policies({ name: "by-user", path: "/__origin/", algorithm: "sliding-window", limit: 2, window: "1m", key: ["user"] }));
+    const login = await gw.request("/accounts/login/", formLogin(DEMO.username, DEMO.password, nextIp()));
+    const cookie = login.headers.getSetCookie().find((c) => c.startsWith("sessionid="))!.split(";")[0]!;
+    await statuses(gw, "/__origin/echo", 1, { ip: nextIp(), headers: { cookie } }); // loads the scripts; the user's first request
+    const trips = async () => {
+      await bridge.resetStats();
+      const res = await gw.request("/__origin/echo", { ip: nextIp(), headers: { cookie } });
+      await res.body?.cancel();
+      return { status: res.status, trips: (await bridge.stats()).requests };
+    };
+    expect(await trips()).toEqual({ status: 200, trips: 2 }); // the session read (for the key), then the rate limit
+    expect(await trips()).toEqual({ status: 429, trips: 2 }); // the key needs the session, refused or not
+    expect(await trips()).toEqual({ status: 429, trips: 1 }); // the session read only: the refusal comes from the ephemeral cache
   });
 });
 

@@ -5,7 +5,7 @@
  * without waiting; only the stores' own expiry (ttl) needs real time.
  */
 import { describe, expect, it } from "vitest";
-import type { SessionRecord, SessionStore } from "../../src/sessions/contract";
+import type { Session, SessionStore } from "../../src/sessions/contract";
 import { FailoverSessionStore } from "../../src/sessions/failover";
 import { MemorySessionStore } from "../../src/sessions/memory";
 import { PostgresSessionStore } from "../../src/sessions/postgres";
@@ -19,9 +19,9 @@ import { bindings, postgres, uniquePrefix } from "./helpers";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const upstash = (prefix: string) =>
-  new UpstashSessionStore(createUpstashClient({ url: bindings.UPSTASH_REDIS_REST_URL!, token: bindings.UPSTASH_REDIS_REST_TOKEN!, timeoutMs: 5000 }), prefix);
+  new UpstashSessionStore({ redis: createUpstashClient({ url: bindings.UPSTASH_REDIS_REST_URL!, token: bindings.UPSTASH_REDIS_REST_TOKEN!, timeoutMs: 5000 }), prefix });
 const pg = (prefix: string) =>
-  new PostgresSessionStore(createSqlClient({ url: postgres.DATABASE_URL!, timeoutMs: 5000, httpEndpoint: postgres.NEON_HTTP_ENDPOINT! }), prefix, 5000);
+  new PostgresSessionStore({ sql: createSqlClient({ url: postgres.DATABASE_URL!, timeoutMs: 5000, httpEndpoint: postgres.NEON_HTTP_ENDPOINT! }), prefix, timeoutMs: 5000 });
 
 const stores: { name: string; make: (prefix: string) => SessionStore }[] = [
   { name: "memory", make: () => new MemorySessionStore() },
@@ -30,8 +30,8 @@ const stores: { name: string; make: (prefix: string) => SessionStore }[] = [
   {
     name: "upstash+postgres",
     make: (prefix) => {
-      const failover = new Failover(new CircuitBreaker(2, 10_000), "upstash", "postgres", async () => {});
-      return new FailoverSessionStore(upstash(prefix), pg(prefix), failover, 60_000);
+      const failover = new Failover({ breaker: new CircuitBreaker(2, 10_000), ping: async () => {} });
+      return new FailoverSessionStore({ primary: upstash(prefix), fallback: pg(prefix), failover, revocationTtlMs: 60_000 });
     },
   },
 ];
@@ -40,7 +40,7 @@ const HOUR = 3_600_000;
 const TIMEOUT = 30 * 60_000;
 /** A fresh session hash (hex, as the registry stores them). */
 const newHash = () => crypto.randomUUID().replaceAll("-", "") + crypto.randomUUID().replaceAll("-", "");
-const record = (u: string, at: number): SessionRecord => ({ u, ip: "192.0.2.7", c: at, s: at });
+const record = (username: string, at: number): Session => ({ username, ip: "192.0.2.7", createdAtMs: at, lastSeenAtMs: at, revokedAtMs: null });
 
 for (const { name, make } of stores) {
   describe(`session contract: ${name}`, () => {
@@ -57,7 +57,7 @@ for (const { name, make } of stores) {
       const [hash, t0] = [newHash(), Date.now()];
       await store.save(hash, record("alice", t0), HOUR);
       expect(await store.touch(hash, t0 + 1000, TIMEOUT, HOUR)).toEqual({ state: "active", user: "alice" });
-      expect(await store.listUser("alice")).toEqual([{ hash, record: { ...record("alice", t0), s: t0 + 1000 } }]);
+      expect(await store.listUser("alice")).toEqual([{ hash, ...record("alice", t0), lastSeenAtMs: t0 + 1000 }]);
       // Slid: idle time counts from the last touch, not from the login.
       expect(await store.touch(hash, t0 + 1000 + TIMEOUT, TIMEOUT, HOUR)).toEqual({ state: "active", user: "alice" });
     });
@@ -68,7 +68,7 @@ for (const { name, make } of stores) {
       await store.save(hash, record("bob", t0), HOUR);
       expect(await store.touch(hash, t0 + TIMEOUT + 1, TIMEOUT, HOUR)).toEqual({ state: "expired", user: null });
       expect(await store.touch(hash, t0 + TIMEOUT + 2, TIMEOUT, HOUR)).toEqual({ state: "expired", user: null });
-      expect((await store.listUser("bob"))[0]?.record.s).toBe(t0);
+      expect((await store.listUser("bob"))[0]?.lastSeenAtMs).toBe(t0);
     });
 
     it("revokes: counts only sessions that existed unrevoked, and refuses them afterwards", async () => {
@@ -87,7 +87,7 @@ for (const { name, make } of stores) {
       expect(await store.touch(unseen, t0 + 8, TIMEOUT, HOUR)).toEqual({ state: "revoked", user: null });
       expect(await store.revoke([], t0, HOUR)).toBe(0);
       const listed = await store.listUser("carol");
-      expect(listed.map((s) => s.record.r).sort()).toEqual([t0 + 5, t0 + 6]);
+      expect(listed.map((s) => s.revokedAtMs).sort()).toEqual([t0 + 5, t0 + 6]);
     });
 
     it("forgets a removed session (logout), and only that one", async () => {
@@ -115,7 +115,7 @@ for (const { name, make } of stores) {
       const [hash, t0] = [newHash(), Date.now()];
       await store.save(hash, record("frank", t0), HOUR);
       await store.save(hash, { ...record("frank", t0), ip: "192.0.2.8" }, HOUR);
-      expect(await store.listUser("frank")).toEqual([{ hash, record: { ...record("frank", t0), ip: "192.0.2.8" } }]);
+      expect(await store.listUser("frank")).toEqual([{ hash, ...record("frank", t0), ip: "192.0.2.8" }]);
     });
 
     it("lets a session end after its ttl, a touch restart it, and a revocation last its own ttl", async () => {

@@ -23,7 +23,8 @@ export const stores: { name: string; make: (prefix: string) => CounterStore }[] 
     name: "upstash+postgres",
     make: (prefix) => {
       const primary = upstash();
-      return new FailoverStore(primary, pg(), new Failover(new CircuitBreaker(2, 10_000), "upstash", "postgres", () => primary.ping()), `${prefix}:lockout:`);
+      const failover = new Failover({ breaker: new CircuitBreaker(2, 10_000), ping: () => primary.ping() });
+      return new FailoverStore({ primary, fallback: pg(), failover, lockoutPrefix: `${prefix}:lockout:` });
     },
   },
 ];

@@ -44,6 +44,17 @@ const COPY_BACK_LIMIT = 10_000;
 /** Per-isolate memory of mirrored lockouts, so a flood on one locked key does not write Postgres each time. */
 const MIRROR_MEMORY = 10_000;
 
+/** What a failover counter store is built from. */
+export interface FailoverStoreOptions {
+  readonly primary: CounterStore;
+  readonly fallback: PostgresStore;
+  readonly failover: Failover;
+  /** Only this gateway's lockout counters are copied back (`<CACHE_KEY_PREFIX>:lockout:`). */
+  readonly lockoutPrefix: string;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
 /** State shared by every request's view of the store (one per isolate). */
 interface Shared {
   readonly mirroredAt: Map<string, number>;
@@ -54,21 +65,23 @@ interface Shared {
 
 export class FailoverStore implements CounterStore {
   readonly kind = "upstash+postgres";
+  readonly primary: CounterStore;
+  readonly fallback: PostgresStore;
+  readonly failover: Failover;
+  private readonly lockoutPrefix: string;
+  private readonly now: () => number;
   private readonly shared: Shared;
   private readonly scope: RequestScope | null;
 
-  constructor(
-    readonly primary: CounterStore,
-    readonly fallback: PostgresStore,
-    readonly failover: Failover,
-    /** Only this gateway's lockout counters are copied back (`<CACHE_KEY_PREFIX>:lockout:`). */
-    private readonly lockoutPrefix: string,
-    private readonly now: () => number = Date.now,
-    view?: { readonly shared: Shared; readonly scope: RequestScope },
-  ) {
+  constructor(private readonly options: FailoverStoreOptions, view?: { readonly shared: Shared; readonly scope: RequestScope }) {
+    this.primary = options.primary;
+    this.fallback = options.fallback;
+    this.failover = options.failover;
+    this.lockoutPrefix = options.lockoutPrefix;
+    this.now = options.now ?? Date.now;
     this.scope = view?.scope ?? null;
     this.shared = view?.shared ?? { mirroredAt: new Map(), pending: new Map(), writing: false };
-    if (!view) failover.addCopyBack("counters", async (sinceMs) => ({ counters: await this.copyCounters(sinceMs) }));
+    if (!view) this.failover.addCopyBack("counters", async (sinceMs) => ({ counters: await this.copyCounters(sinceMs) }));
   }
 
   get breaker(): CircuitBreaker {
@@ -77,7 +90,7 @@ export class FailoverStore implements CounterStore {
 
   /** This store as one request sees it: backends that failed once in the request are skipped after. */
   forRequest(scope: RequestScope): FailoverStore {
-    return new FailoverStore(this.primary, this.fallback, this.failover, this.lockoutPrefix, this.now, { shared: this.shared, scope });
+    return new FailoverStore(this.options, { shared: this.shared, scope });
   }
 
   private async copyCounters(sinceMs: number): Promise<number> {
@@ -174,14 +187,7 @@ export class FailoverStore implements CounterStore {
   /** Runs a deletion on Upstash (through the breaker) and on Postgres, at once; fails only when both fail. */
   private async onBoth(operation: string, keys: readonly string[], call: (store: CounterStore) => Promise<void>): Promise<void> {
     for (const key of keys) this.shared.pending.delete(key); // a copy not yet written must not bring the counter back
-    const [primary, fallback] = await Promise.all([
-      this.failover.primaryOnly(operation, this.scope, () => call(this.primary).then(() => true)),
-      this.failover.fallback(this.scope, () => call(this.fallback)).then(
-        () => null,
-        (error: unknown) => error,
-      ),
-    ]);
-    if (primary === undefined && fallback !== null) throw fallback;
+    await this.failover.writeBoth(operation, this.scope, () => call(this.primary), () => call(this.fallback));
   }
 
   merge(counters: readonly CounterSnapshot[]): Promise<void> {

@@ -46,6 +46,22 @@ export function createSqlClient({ url, httpEndpoint }: PostgresStoreOptions): Sq
   return neon(url);
 }
 
+/** Runs a Postgres call, reporting any failure as a StoreError that names no key or credential (the twin of `upstashCall`). */
+export const postgresCall = <T>(call: () => Promise<T>): Promise<T> =>
+  asStoreError("postgres", /password authentication|authentication failed|28P01|28000/i, call);
+
+/** The options of one statement: its own timeout (DATABASE_TIMEOUT_MS). */
+export const statementOptions = (timeoutMs: number) => ({ fetchOptions: { signal: AbortSignal.timeout(timeoutMs) } });
+
+/**
+ * A drizzle database over `sql` whose every statement gets its own timeout: drizzle's neon-http
+ * session sends each statement through the client's `query`, which this wraps.
+ */
+export function drizzleWithTimeout(sql: SqlClient, timeoutMs: number) {
+  const query = ((text: string, params: unknown[], options?: object) => sql.query(text, params, { ...options, ...statementOptions(timeoutMs) })) as SqlClient["query"];
+  return drizzle({ client: Object.assign(Object.create(sql) as SqlClient, { query }) });
+}
+
 interface AdmitRow {
   outcome: "locked" | "busy" | "reserved";
   lock_ms_left: number | null;
@@ -77,11 +93,11 @@ export class PostgresStore implements CounterStore {
   ) {}
 
   private options() {
-    return { fetchOptions: { signal: AbortSignal.timeout(this.timeoutMs) } };
+    return statementOptions(this.timeoutMs);
   }
 
   private run<T>(call: () => Promise<T>): Promise<T> {
-    return asStoreError("postgres", /password authentication|authentication failed|28P01|28000/i, call);
+    return postgresCall(call);
   }
 
   /**
