@@ -15,13 +15,13 @@ import { logEvent, recordDecisionsIn } from "./http/log";
 import { type HistorySweep, runMaintenance } from "./maintenance";
 import { createPassthrough } from "./passthrough";
 import { degradedRefusal } from "./passthrough/degraded";
-import type { CounterStore } from "./store";
+import type { MaintenanceTargets } from "./store";
 import { createStores } from "./wiring";
 
 interface Runtime {
   readonly app: Pick<GatewayApp, "fetch">;
-  /** The counter store, for the cron; null when nothing is counted. */
-  readonly store: CounterStore | null;
+  /** What the cron sweeps and copies back; null when nothing is counted. */
+  readonly maintenance: MaintenanceTargets | null;
   /** The attempt history the cron trims, when one is kept. */
   readonly history?: HistorySweep | null;
 }
@@ -52,7 +52,7 @@ function degraded(env: Record<string, unknown>): Runtime {
     },
     "error",
   );
-  return { app: origin ? createPassthrough(origin, degradedRefusal(env)) : misconfigured, store: null };
+  return { app: origin ? createPassthrough(origin, degradedRefusal(env)) : misconfigured, maintenance: null };
 }
 
 function runtimeFor(env: Env): Runtime {
@@ -66,13 +66,13 @@ function runtimeFor(env: Env): Runtime {
   }
   if (!config.enabled) {
     logEvent("axes_disabled", { message: "AXES_ENABLED=false: nothing is counted and every request is proxied" }, "warn");
-    return { app: createPassthrough(config.origin), store: null };
+    return { app: createPassthrough(config.origin), maintenance: null };
   }
   recordDecisionsIn(env.ANALYTICS ?? null);
   const stores = createStores(config);
   // The history is trimmed even when AXES_HISTORY was just turned off, so old rows still age out.
   const history = { prefix: config.keyPrefix, retentionSeconds: config.history.retentionSeconds };
-  return { app: createGateway(config, stores), store: stores.store, history };
+  return { app: createGateway(config, stores), maintenance: stores.maintenance, history };
 }
 
 /** A Worker handler that builds the gateway from the first event's env and keeps it. */
@@ -84,8 +84,8 @@ export function createWorker(): ExportedHandler<Env> {
       return build(env).app.fetch(request, env, ctx);
     },
     async scheduled(_controller, env) {
-      const { store, history } = build(env);
-      if (store) await runMaintenance(store, { history: history ?? null });
+      const { maintenance, history } = build(env);
+      if (maintenance) await runMaintenance(maintenance, { history: history ?? null });
     },
   };
 }

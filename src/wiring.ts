@@ -3,7 +3,9 @@
  * rate limiter shares, sessions) and the services over them (the lockout policy, the rate limiter,
  * the session registry), and hands them out. One Failover (one circuit breaker, one probe,
  * one copy-back) per Upstash database: the counters, the rate limits and the sessions share it unless
- * SESSIONS_UPSTASH_* names a database of their own.
+ * SESSIONS_UPSTASH_* names a database of their own. The capabilities the features need of the
+ * stores (health probes, the cron's sweep and copy-back, the rate limiter's Postgres window and the
+ * request's failover) are handed out here, so that no feature asks `instanceof` of a store.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { lockoutKeyPrefix } from "./lockout/keys";
@@ -16,7 +18,7 @@ import { MemorySessionStore } from "./sessions/memory";
 import { PostgresSessionStore } from "./sessions/postgres";
 import { type SessionSettings, sessionRecordTtlMs } from "./sessions/settings";
 import { UpstashSessionStore } from "./sessions/upstash";
-import type { Stores } from "./store";
+import type { HealthProbe, Stores } from "./store";
 import { FailoverStore } from "./store/failover";
 import { CircuitBreaker } from "./store/failover/breaker";
 import { Failover } from "./store/failover/runner";
@@ -49,30 +51,43 @@ export function createStores({ store: settings, sessions, keyPrefix }: StoresInp
   const fallback = sql && new PostgresStore(sql, postgres.timeoutMs);
   const countersFailover = redis && fallback && failoverFor(redis);
   const primary = redis && new UpstashStore(redis);
-  const store =
+  const failoverStore =
     primary && fallback && countersFailover
       ? new FailoverStore({ primary, fallback, failover: countersFailover, lockoutPrefix: lockoutKeyPrefix(keyPrefix) })
-      : (primary ?? fallback ?? new MemoryStore());
+      : null;
+  const store = failoverStore ?? primary ?? fallback ?? new MemoryStore();
+  const health: HealthProbe[] = failoverStore
+    ? [
+        { name: "counters", store: failoverStore.primary, circuit: () => failoverStore.breaker.state },
+        { name: "fallback", store: failoverStore.fallback },
+      ]
+    : [{ name: "counters", store }];
 
   const ownDatabase = sessions.upstash && upstash ? createUpstashClient({ ...sessions.upstash, timeoutMs: upstash.timeoutMs }) : null;
   const sessionsRedis = ownDatabase ?? redis;
   const sessionsPrimary = sessionsRedis && new UpstashSessionStore({ redis: sessionsRedis, prefix: keyPrefix });
   const sessionsFallback = sql && new PostgresSessionStore({ sql, prefix: keyPrefix, timeoutMs: postgres.timeoutMs });
   const sessionsFailover = ownDatabase && sql ? failoverFor(ownDatabase) : countersFailover;
-  const sessionStore =
+  const failoverSessions =
     sessionsPrimary && sessionsFallback && sessionsFailover
       ? new FailoverSessionStore({ primary: sessionsPrimary, fallback: sessionsFallback, failover: sessionsFailover, revocationTtlMs: sessionRecordTtlMs(sessions) })
-      : (sessionsPrimary ?? sessionsFallback ?? new MemorySessionStore());
+      : null;
+  const sessionStore = failoverSessions ?? sessionsPrimary ?? sessionsFallback ?? new MemorySessionStore();
 
   return {
     store,
     redis,
     sessions: sessionStore,
+    health,
+    fallbackWindow: failoverStore?.fallback ?? null,
+    maintenance: { sweep: fallback || null, copyBack: failoverStore?.failover ?? null },
     forRequest(background) {
       const scope = new RequestScope(background, (upstash?.timeoutMs ?? 0) + (postgres?.timeoutMs ?? 0));
+      const counters = failoverStore?.forRequest(scope);
       return {
-        store: store instanceof FailoverStore ? store.forRequest(scope) : store,
-        sessions: sessionStore instanceof FailoverSessionStore ? sessionStore.forRequest(scope) : sessionStore,
+        store: counters ?? store,
+        sessions: failoverSessions?.forRequest(scope) ?? sessionStore,
+        failover: counters ? (operation, onPrimary, onFallback) => counters.withFailover(operation, onPrimary, onFallback) : null,
       };
     },
   };
@@ -96,7 +111,7 @@ export function createServices(config: GatewayConfig, stores: Stores): Gateway {
   });
   const limiter = new RateLimiter({
     policies: config.rateLimits.policies,
-    store: stores.store,
+    fallbackWindow: stores.fallbackWindow,
     keyPrefix: config.keyPrefix,
     redis: stores.redis,
     analytics: config.rateLimitAnalytics,

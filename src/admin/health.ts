@@ -1,8 +1,6 @@
-/** Health of each store: reachable, latency, circuit state. */
+/** Health of each store the wiring names (`Stores.health`): reachable, latency, circuit state. */
 import { StoreError } from "../store/contract";
-import type { Stores } from "../store";
-import type { CounterStore } from "../store/contract";
-import { FailoverStore } from "../store/failover";
+import type { HealthProbe, Stores } from "../store";
 
 export interface StoreHealth {
   readonly kind: string;
@@ -12,21 +10,22 @@ export interface StoreHealth {
   readonly circuit?: string;
 }
 
-async function probe(store: CounterStore, circuit?: string): Promise<StoreHealth> {
-  const started = Date.now();
+/** Pings one store; `now` times the ping. */
+async function probe({ store, circuit: circuitOf }: HealthProbe, now: () => number): Promise<StoreHealth> {
+  const circuit = circuitOf?.();
+  const started = now();
   try {
     await store.ping();
-    return { kind: store.kind, reachable: true, latency_ms: Date.now() - started, ...(circuit && { circuit }) };
+    return { kind: store.kind, reachable: true, latency_ms: now() - started, ...(circuit && { circuit }) };
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
-    return { kind: store.kind, reachable: false, latency_ms: Date.now() - started, reason: error.reason, ...(circuit && { circuit }) };
+    return { kind: store.kind, reachable: false, latency_ms: now() - started, reason: error.reason, ...(circuit && { circuit }) };
   }
 }
 
-export async function storeHealth({ store }: Stores): Promise<{ status: "ok" | "degraded"; stores: Record<string, StoreHealth> }> {
-  const stores: Record<string, StoreHealth> =
-    store instanceof FailoverStore
-      ? { counters: await probe(store.primary, store.breaker.state), fallback: await probe(store.fallback) }
-      : { counters: await probe(store) };
+/** Pings each store in turn (not at once: each latency is that store's alone). `now` @default Date.now */
+export async function storeHealth({ health }: Pick<Stores, "health">, now: () => number = () => Date.now()): Promise<{ status: "ok" | "degraded"; stores: Record<string, StoreHealth> }> {
+  const stores: Record<string, StoreHealth> = {};
+  for (const entry of health) stores[entry.name] = await probe(entry, now);
   return { status: Object.values(stores).every((s) => s.reachable) ? "ok" : "degraded", stores };
 }

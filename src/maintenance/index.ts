@@ -6,10 +6,8 @@
  * stream is capped by the scripts that append to it).
  */
 import { logEvent } from "../http/log";
-import type { CounterStore } from "../store";
+import type { MaintenanceTargets } from "../store";
 import { StoreError } from "../store/contract";
-import { FailoverStore } from "../store/failover";
-import { PostgresStore } from "../store/postgres";
 
 /** How far back the cron's copy-back looks; longer than the schedule's interval. */
 const COPY_BACK_WINDOW_MS = 15 * 60_000;
@@ -28,8 +26,8 @@ export interface MaintenanceOptions {
   readonly now?: () => number;
 }
 
-export async function runMaintenance(store: CounterStore, { history = null, now = () => Date.now() }: MaintenanceOptions = {}): Promise<void> {
-  const postgres = store instanceof FailoverStore ? store.fallback : store instanceof PostgresStore ? store : null;
+/** One cron run over what the wiring hands out (`Stores.maintenance`): nothing without Postgres. */
+export async function runMaintenance({ sweep: postgres, copyBack }: MaintenanceTargets, { history = null, now = () => Date.now() }: MaintenanceOptions = {}): Promise<void> {
   if (postgres === null) return;
   if (history !== null) {
     try {
@@ -47,9 +45,9 @@ export async function runMaintenance(store: CounterStore, { history = null, now 
     if (!(error instanceof StoreError)) throw error;
     logEvent("cache_sweep_failed", { store: "postgres", reason: error.reason }, "error");
   }
-  if (store instanceof FailoverStore && store.breaker.state === "closed") {
+  if (copyBack !== null && copyBack.breaker.state === "closed") {
     try {
-      await store.copyBack(now() - COPY_BACK_WINDOW_MS, "cron");
+      await copyBack.copyBack(now() - COPY_BACK_WINDOW_MS, "cron");
     } catch (error) {
       if (!(error instanceof StoreError)) throw error;
       logEvent("copy_back_failed", { store: error.store, reason: error.reason, trigger: "cron" }, "error");

@@ -5,10 +5,9 @@
 import type { ClientAddress } from "../client/address";
 import type { FailModes } from "../store/settings";
 import { logEvent } from "../http/log";
-import type { CounterStore } from "../store/contract";
 import { failModeFor, unavailable, whenStoresFail } from "../store/fail-mode";
 import { ipPart, rateLimitIdentity } from "./identity";
-import type { RateDecision, RateLimiter } from "./limiter";
+import type { RateDecision, RateLimitStores, RateLimiter } from "./limiter";
 import { type HeaderStyle, type RateLimitPolicy, matchRateLimit } from "./policies";
 import { rateLimitHeaders, rateLimitedResponse } from "./response";
 
@@ -36,15 +35,15 @@ export interface RateLimitRequest {
   /** Login routes never carry RateLimit headers: remaining attempts must not be revealed. */
   readonly isLogin: boolean;
   readonly waitUntil: (promise: Promise<unknown>) => void;
-  /** The counters as this request sees them. */
-  readonly store?: CounterStore;
+  /** The counters and their failover as this request sees them. */
+  readonly stores: RateLimitStores;
 }
 
 export async function applyRateLimit(
   settings: RateLimitSettings,
   limiter: RateLimiter,
   failModes: FailModes,
-  { request, path, client, user, requestId, isLogin, waitUntil, store }: RateLimitRequest,
+  { request, path, client, user, requestId, isLogin, waitUntil, stores }: RateLimitRequest,
 ): Promise<RateLimitOutcome> {
   const policy = matchRateLimit(settings.policies, request.method, path);
   if (!policy) return PASS;
@@ -55,8 +54,8 @@ export async function applyRateLimit(
   try {
     // A header-keyed policy also counts the client's IP under its cap; the stricter answer stands.
     const decisions = await Promise.all([
-      limiter.check(policy, identity, waitUntil, store),
-      ...(policy.ipCap ? [limiter.check(policy.ipCap, ipPart(client), waitUntil, store)] : []),
+      limiter.check(policy, identity, waitUntil, stores),
+      ...(policy.ipCap ? [limiter.check(policy.ipCap, ipPart(client), waitUntil, stores)] : []),
     ]);
     decision = decisions.find((d) => !d.allowed) ?? decisions.reduce((a, b) => (b.remaining < a.remaining ? b : a));
   } catch (error) {

@@ -3,13 +3,12 @@
  * request, none for a client already blocked in the ephemeral cache (kept per isolate), `pending`
  * handed to `waitUntil`. Its own timeout is off (`timeout: 0`): on a timeout it would answer
  * "success" and silently fail open; the client's per-call timeout (REDIS_TIMEOUT_MS) throws instead,
- * and the failover store runs a Postgres fixed window. Without Upstash, the configured store's fixed
- * window serves every algorithm.
+ * and the counters' failover runs the Postgres fixed window the wiring hands over (`fallbackWindow`).
+ * Without Upstash, the configured store's fixed window serves every algorithm.
  */
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis/cloudflare";
-import type { CounterStore } from "../store/contract";
-import { FailoverStore } from "../store/failover";
+import type { RequestStores, WindowCounter } from "../store";
 import { upstashCall } from "../store/upstash";
 import type { RateLimitPolicy, RateLimitWindow } from "./policies";
 
@@ -36,11 +35,17 @@ function algorithmFor(policy: RateLimitWindow) {
   }
 }
 
+/** What one request counts with: its view of the counters and of their failover. */
+export type RateLimitStores = Pick<RequestStores, "failover"> & { readonly store: WindowCounter };
+
 /** What a rate limiter is built from. */
 export interface RateLimiterOptions {
   readonly policies: readonly RateLimitPolicy[];
-  /** The counters: their fixed window serves every algorithm without Upstash, and on its failure. */
-  readonly store: CounterStore;
+  /**
+   * The fixed window Upstash's algorithms fail over to (the Postgres store behind the counters'
+   * failover); null when the counters do not fail over. @default null
+   */
+  readonly fallbackWindow?: WindowCounter | null;
   /** CACHE_KEY_PREFIX: counts live under `<prefix>:ratelimit:<policy>`. */
   readonly keyPrefix: string;
   /** The Upstash client for @upstash/ratelimit; null without Upstash. */
@@ -53,12 +58,12 @@ export interface RateLimiterOptions {
 
 export class RateLimiter {
   private readonly limiters = new Map<string, Ratelimit>();
-  private readonly store: CounterStore;
+  private readonly fallbackWindow: WindowCounter | null;
   private readonly keyPrefix: string;
   private readonly now: () => number;
 
-  constructor({ policies, store, keyPrefix, redis, analytics = false, now = () => Date.now() }: RateLimiterOptions) {
-    this.store = store;
+  constructor({ policies, fallbackWindow = null, keyPrefix, redis, analytics = false, now = () => Date.now() }: RateLimiterOptions) {
+    this.fallbackWindow = fallbackWindow;
     this.keyPrefix = keyPrefix;
     this.now = now;
     if (redis === null) return;
@@ -77,7 +82,7 @@ export class RateLimiter {
     }
   }
 
-  private fixedWindow(store: CounterStore, policy: RateLimitWindow, identity: string) {
+  private fixedWindow(store: WindowCounter, policy: RateLimitWindow, identity: string) {
     return async (): Promise<RateDecision> => {
       const window = Math.floor(this.now() / (policy.windowSeconds * 1000));
       const key = `${this.keyPrefix}:ratelimit:${policy.name}:fixed:${identity}:${window}`;
@@ -87,11 +92,11 @@ export class RateLimiter {
   }
 
   /**
-   * Counts one request of `identity` under a policy (or its IP cap), through `store`'s failover (the
-   * request's view, so an Upstash failure earlier in the request sends it straight to Postgres).
-   * Throws StoreError when no store can answer.
+   * Counts one request of `identity` under a policy (or its IP cap), through the counters' failover
+   * in the request's view (`stores`: an Upstash failure earlier in the request sends it straight to
+   * Postgres). Throws StoreError when no store can answer.
    */
-  async check(policy: RateLimitWindow, identity: string, waitUntil: (promise: Promise<unknown>) => void, store: CounterStore = this.store): Promise<RateDecision> {
+  async check(policy: RateLimitWindow, identity: string, waitUntil: (promise: Promise<unknown>) => void, { store, failover }: RateLimitStores): Promise<RateDecision> {
     const limiter = this.limiters.get(policy.name);
     if (!limiter) return this.fixedWindow(store, policy, identity)();
     const viaUpstash = () =>
@@ -106,8 +111,8 @@ export class RateLimiter {
           source: result.reason === "cacheBlock" ? "cache" : "upstash",
         };
       });
-    if (store instanceof FailoverStore) {
-      return store.withFailover("ratelimit", viaUpstash, this.fixedWindow(store.fallback, policy, identity));
+    if (failover !== null && this.fallbackWindow !== null) {
+      return failover("ratelimit", viaUpstash, this.fixedWindow(this.fallbackWindow, policy, identity));
     }
     return viaUpstash();
   }

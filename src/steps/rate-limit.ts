@@ -23,7 +23,7 @@ export function rateLimit({ config, limiter }: Gateway): MiddlewareHandler<Gatew
       requestId: c.var.requestId,
       isLogin: login?.kind === "route",
       waitUntil: (promise) => waitUntil(c, promise),
-      store: c.var.stores.store,
+      stores: c.var.stores,
     });
     if (limited.kind === "refuse") return limited.response;
     await next();

@@ -72,7 +72,15 @@ export interface UnitGateway {
 
 /** In-memory stores, with the request scope the real ones have. */
 export function memoryStores(store: CounterStore = new MemoryStore(), sessions: SessionStore = new MemorySessionStore()): Stores {
-  return { store, redis: null, sessions, forRequest: () => ({ store, sessions }) };
+  return {
+    store,
+    redis: null,
+    sessions,
+    health: [{ name: "counters", store }],
+    fallbackWindow: null,
+    maintenance: { sweep: null, copyBack: null },
+    forRequest: () => ({ store, sessions, failover: null }),
+  };
 }
 
 /** A gateway from `overrides` (strings, as wrangler hands vars over) on memory stores, in front of the stub origin. */

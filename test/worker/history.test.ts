@@ -186,7 +186,7 @@ describe("the cron trims Postgres's history", () => {
     // Age one of this prefix's rows and the neighbour's row past a day.
     await sql.query("UPDATE access_log SET at = now() - interval '2 days' WHERE id = (SELECT min(id) FROM access_log WHERE prefix = $1)", [gw.prefix]);
     await sql.query("UPDATE access_log SET at = now() - interval '2 days' WHERE prefix = $1", [neighbour.prefix]);
-    await runMaintenance(pg(), { history: { prefix: gw.prefix, retentionSeconds: 86_400 } });
+    await runMaintenance({ sweep: pg(), copyBack: null }, { history: { prefix: gw.prefix, retentionSeconds: 86_400 } });
     expect((await attemptsOf(gw)).attempts).toHaveLength(1);
     expect((await attemptsOf(neighbour)).attempts).toHaveLength(1);
   });
