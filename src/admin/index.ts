@@ -31,6 +31,8 @@ export interface AdminDependencies {
   readonly sessions: SessionRegistry;
   /** Trusted devices; null when off (DEVICE_COOKIE_SECRET unset). */
   readonly devices?: TrustedDevices | null;
+  /** The clock of retry times, session states, attempt windows and health latencies. @default Date.now */
+  readonly now?: () => number;
 }
 
 async function jsonBody(request: Request): Promise<Record<string, unknown>> {
@@ -82,7 +84,7 @@ export type AdminApp = Hono<{ Bindings: AdminBindings }>;
 const methodNotAllowed = (allowed: string) => (c: Context) => c.json({ error: `method not allowed; use ${allowed}` }, 405, { allow: allowed });
 
 /** The admin routes, paths relative to the prefix; a 404 responder when the API is disabled. */
-export function createAdmin({ config, stores, policy, sessions, devices = null }: AdminDependencies): AdminApp {
+export function createAdmin({ config, stores, policy, sessions, devices = null, now = () => Date.now() }: AdminDependencies): AdminApp {
   const admin: AdminApp = new Hono<{ Bindings: AdminBindings }>();
   // Lockout lists, health and pages are about now and about people: never cached anywhere.
   admin.use(async function noStore(c, next) {
@@ -93,11 +95,11 @@ export function createAdmin({ config, stores, policy, sessions, devices = null }
     admin.all("*", (c) => c.json({ error: "admin API disabled" }, 404));
     return admin;
   }
-  const lockouts = new LockoutAdmin(stores.store, config.lockout, config.keyPrefix);
-  const attempts = new AttemptAdmin(stores.store, config.lockout, config.keyPrefix);
+  const lockouts = new LockoutAdmin(stores.store, config.lockout, config.keyPrefix, now);
+  const attempts = new AttemptAdmin(stores.store, config.lockout, config.keyPrefix, now);
   const message = (text: string) => ({ error: text });
   // The dashboard signs in with a form and a cookie, so it is mounted ahead of the bearer check.
-  admin.route("/", createDashboard({ config, admin: config.admin, stores, policy, lockouts, attempts }));
+  admin.route("/", createDashboard({ config, admin: config.admin, stores, policy, lockouts, attempts, now }));
   admin.use(
     bearerAuth({
       token: config.admin.token,
@@ -108,7 +110,7 @@ export function createAdmin({ config, stores, policy, sessions, devices = null }
   );
 
   admin.get("/health", async (c) => {
-    const health = await storeHealth(stores);
+    const health = await storeHealth(stores, now);
     return c.json({ ...health, config: configSummary(config) }, health.status === "ok" ? 200 : 503);
   });
 
@@ -141,7 +143,7 @@ export function createAdmin({ config, stores, policy, sessions, devices = null }
   admin.get("/sessions", async (c) => {
     const username = c.req.query("username");
     if (!username) throw new AdminInputError('give "username"');
-    const now = Date.now();
+    const nowMs = now();
     const list = await sessions.listUser(normaliseUsername(username, config.lockout.usernameCaseSensitive));
     return c.json({
       sessions: list.map((session) => ({
@@ -150,7 +152,7 @@ export function createAdmin({ config, stores, policy, sessions, devices = null }
         ip: session.ip,
         created: new Date(session.createdAtMs).toISOString(),
         last_seen: new Date(session.lastSeenAtMs).toISOString(),
-        state: session.revokedAtMs !== null ? "revoked" : now - session.lastSeenAtMs > config.sessions.timeoutMs ? "expired" : "active",
+        state: session.revokedAtMs !== null ? "revoked" : nowMs - session.lastSeenAtMs > config.sessions.timeoutMs ? "expired" : "active",
       })),
     });
   });

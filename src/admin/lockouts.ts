@@ -90,6 +90,8 @@ export class LockoutAdmin {
     private readonly store: CounterStore,
     private readonly settings: LockoutSettings,
     private readonly keyPrefix: string,
+    /** The clock of `retry_after_seconds` (read late, so a test's pinned clock holds). @default Date.now */
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   /** Where trusted devices' own counters start (`deviceCounterKey`). */
@@ -167,7 +169,7 @@ export class LockoutAdmin {
   async list(cursor: string | null, all = false): Promise<{ lockouts: CounterView[]; cursor: string | null }> {
     if (cursor !== null && (cursor === "" || cursor.length > MAX_CURSOR)) throw new AdminInputError('"cursor" is not one this API gave out');
     const page = await this.store.list(lockoutKeyPrefix(this.keyPrefix), LIST_PAGE, cursor);
-    const now = Date.now();
+    const now = this.now();
     return { lockouts: page.counters.map((c) => this.view(c, now)).filter((v) => all || v.locked), cursor: page.cursor };
   }
 
@@ -202,7 +204,7 @@ export class LockoutAdmin {
     } while (cursor !== null && counters.length < max);
     const truncated = cursor !== null || counters.length > max;
     counters.splice(max);
-    const now = Date.now();
+    const now = this.now();
     const label = (view: CounterView) => `${view.username ?? ""} ${view.ip_address ?? ""} ${view.user_agent ?? ""}`;
     const views = counters.map((c) => this.view(c, now));
     return { counters: views.sort((a, b) => b.failures - a.failures || label(a).localeCompare(label(b))), truncated };
@@ -210,7 +212,7 @@ export class LockoutAdmin {
 
   /** A client's counters and whether any of them locks it. */
   async status(filter: ClientFilter): Promise<{ locked: boolean; counters: CounterView[] }> {
-    const now = Date.now();
+    const now = this.now();
     const views = (await this.countersOf(filter)).map((c) => this.view(c, now));
     return { locked: views.some((v) => v.locked), counters: views };
   }

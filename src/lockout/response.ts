@@ -17,9 +17,10 @@ export interface Lockout {
 /**
  * Renders a lockout: AXES_HTTP_RESPONSE_CODE with `Retry-After` when a cool-off applies, JSON for
  * JSON clients, a redirect to AXES_LOCKOUT_URL when set, the AXES_LOCKOUT_TEMPLATE page or a short
- * built-in one otherwise (both with the absolute retry time and a link back to the login page).
+ * built-in one otherwise (both with the absolute retry time, from `nowMs`, and a link back to the
+ * login page).
  */
-export function lockoutResponse(request: Request, settings: LockoutSettings, lockout: Lockout): Response {
+export function lockoutResponse(request: Request, settings: LockoutSettings, lockout: Lockout, nowMs: number = Date.now()): Response {
   const headers = new Headers({ "cache-control": "no-store" });
   const temporary = lockout.retryAfterSeconds !== null;
   if (temporary) headers.set("retry-after", String(lockout.retryAfterSeconds));
@@ -44,14 +45,14 @@ export function lockoutResponse(request: Request, settings: LockoutSettings, loc
     return new Response(null, { status: 302, headers });
   }
   headers.set("content-type", "text/html; charset=utf-8");
-  return new Response(lockoutPage(request, settings, lockout, message), { status: settings.httpResponseCode, headers });
+  return new Response(lockoutPage(request, settings, lockout, message, nowMs), { status: settings.httpResponseCode, headers });
 }
 
 /** The HTML page: the operator's template, or the built-in one. */
-function lockoutPage(request: Request, settings: LockoutSettings, lockout: Lockout, message: string): string {
+function lockoutPage(request: Request, settings: LockoutSettings, lockout: Lockout, message: string, nowMs: number): string {
   // The page a locked login came from is the login page itself (a GET shows its form).
   const loginUrl = new URL(request.url).pathname;
-  const retryAt = lockout.retryAfterSeconds === null ? null : new Date(Date.now() + lockout.retryAfterSeconds * 1000);
+  const retryAt = lockout.retryAfterSeconds === null ? null : new Date(nowMs + lockout.retryAfterSeconds * 1000);
   const retryText = retryAt === null ? "" : `${retryAt.toISOString().slice(0, 16).replace("T", " ")} UTC`;
   if (settings.lockoutTemplate !== null) {
     return renderLockoutTemplate(settings.lockoutTemplate, {

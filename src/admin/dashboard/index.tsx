@@ -27,14 +27,16 @@ export interface DashboardDependencies {
   readonly policy: LockoutPolicy;
   readonly lockouts: LockoutAdmin;
   readonly attempts: AttemptAdmin;
+  /** The clock of retry times, dashboard cookies and health latencies. @default Date.now */
+  readonly now?: () => number;
 }
 
 const text = (value: unknown): string | undefined => (typeof value === "string" && value.trim() !== "" ? value.trim() : undefined);
 
 /** The dashboard's routes, to mount at the admin prefix ahead of the bearer-protected API. */
-export function createDashboard({ config, admin, stores, policy, lockouts, attempts }: DashboardDependencies): Hono<{ Bindings: AdminBindings }> {
+export function createDashboard({ config, admin, stores, policy, lockouts, attempts, now = () => Date.now() }: DashboardDependencies): Hono<{ Bindings: AdminBindings }> {
   const { prefix, token } = admin;
-  const sessions = new DashboardSessions(token, prefix);
+  const sessions = new DashboardSessions(token, prefix, now);
   const app = new Hono<{ Bindings: AdminBindings }>();
   const home = `${prefix}/`;
   const signIn = (c: Context<{ Bindings: AdminBindings }>, status: 200 | 401, error?: string) => c.html(<SignInPage prefix={prefix} error={error} />, status);
@@ -72,7 +74,7 @@ export function createDashboard({ config, admin, stores, policy, lockouts, attem
     const reset = c.req.query("reset");
     const notice = reset !== undefined && /^\d+$/.test(reset) ? `Reset ${reset} counter(s).` : undefined;
     return c.html(
-      <LockoutsPage prefix={prefix} counters={counters} truncated={truncated} failureLimit={config.lockout.failureLimit} notice={notice} now={Date.now()} />,
+      <LockoutsPage prefix={prefix} counters={counters} truncated={truncated} failureLimit={config.lockout.failureLimit} notice={notice} now={now()} />,
     );
   });
 
@@ -106,7 +108,7 @@ export function createDashboard({ config, admin, stores, policy, lockouts, attem
   });
 
   app.get("/dashboard/health", signedIn, async (c) => {
-    const health = await storeHealth(stores);
+    const health = await storeHealth(stores, now);
     return c.html(<HealthPage prefix={prefix} status={health.status} stores={health.stores} />);
   });
 

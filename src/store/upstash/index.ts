@@ -79,7 +79,11 @@ export class UpstashStore implements CounterStore {
   private readonly revokeDevicesScript;
   private readonly pendingScript;
 
-  constructor(private readonly redis: UpstashClient) {
+  constructor(
+    private readonly redis: UpstashClient,
+    /** Turns the scripts' milliseconds-to-live into epoch times, and a device's expiry into a lifetime. @default Date.now */
+    private readonly now: () => number = () => Date.now(),
+  ) {
     this.reserveScript = redis.createScript<number[]>(RESERVE_SCRIPT);
     this.confirmFailureScript = redis.createScript<number[]>(CONFIRM_FAILURE_SCRIPT);
     this.releaseScript = redis.createScript<number>(RELEASE_SCRIPT);
@@ -136,7 +140,7 @@ export class UpstashStore implements CounterStore {
   async release(keys: readonly string[], reservationId: string, clearCounters: boolean, device?: DeviceRegistration, note?: AttemptNote): Promise<void> {
     const args = [reservationId, clearCounters ? "1" : "0"];
     if (device) {
-      const lifetimeMs = Math.max(1, Math.ceil(device.expiresAtMs - Date.now()));
+      const lifetimeMs = Math.max(1, Math.ceil(device.expiresAtMs - this.now()));
       args.push(device.id, device.replaces ?? "", `${Math.ceil(device.expiresAtMs)} ${device.info}`, String(lifetimeMs), String(device.maxPerUser));
     }
     await this.run(() => this.releaseScript.exec(...withHistory(device ? [...withHistories(keys), device.registry] : withHistories(keys), args, note)));
@@ -144,7 +148,7 @@ export class UpstashStore implements CounterStore {
 
   async listDevices(registry: string): Promise<DeviceRecord[]> {
     const flat = await this.run(() => this.listDevicesScript.exec([registry], []));
-    const now = Date.now();
+    const now = this.now();
     const found: DeviceRecord[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const entry = String(flat[i + 1]);
@@ -181,7 +185,7 @@ export class UpstashStore implements CounterStore {
 
   async consume(key: string, windowSeconds: number): Promise<WindowCount> {
     const [count, leftMs] = await this.run(() => this.consumeScript.exec([key], [String(Math.ceil(windowSeconds * 1000))]));
-    return { count, resetAtMs: Date.now() + Math.max(0, leftMs) };
+    return { count, resetAtMs: this.now() + Math.max(0, leftMs) };
   }
 
   async ping(): Promise<void> {
@@ -190,7 +194,7 @@ export class UpstashStore implements CounterStore {
 
   async read(keys: readonly string[]): Promise<CounterSnapshot[]> {
     if (keys.length === 0) return [];
-    return snapshots(await this.run(() => this.readScript.exec([...new Set(keys)], [])));
+    return snapshots(await this.run(() => this.readScript.exec([...new Set(keys)], [])), this.now());
   }
 
   /** SCAN pages; the cursor is Redis's SCAN cursor, tagged `s:`. */
@@ -199,7 +203,7 @@ export class UpstashStore implements CounterStore {
     // A cursor another store gave (after a failover) means nothing here: start again.
     const from = cursor !== null && /^s:[0-9]+$/.test(cursor) ? cursor.slice(2) : "0";
     const [next, ...flat] = await this.run(() => this.listScript.exec([], [pattern, String(limit), from]));
-    return { counters: snapshots(flat), cursor: String(next) === "0" ? null : `s:${next}` };
+    return { counters: snapshots(flat, this.now()), cursor: String(next) === "0" ? null : `s:${next}` };
   }
 
   /** Newest first from the prefix's stream; the cursor is the last stream id read, tagged `x:`. */
@@ -210,9 +214,8 @@ export class UpstashStore implements CounterStore {
   }
 }
 
-/** Counters from a script's flat key, value, ms-to-live triples; zero counts are not counters. */
-function snapshots(flat: readonly (string | number)[]): CounterSnapshot[] {
-  const now = Date.now();
+/** Counters from a script's flat key, value, ms-to-live triples (read at `now`); zero counts are not counters. */
+function snapshots(flat: readonly (string | number)[], now: number): CounterSnapshot[] {
   const found: CounterSnapshot[] = [];
   for (let i = 0; i + 2 < flat.length; i += 3) {
     const count = Number(flat[i + 1]);
