@@ -8,7 +8,7 @@
  */
 import type { Failover } from "../store/failover/runner";
 import type { RequestScope } from "../store/failover/scope";
-import type { Session, SessionLookup, SessionStore, StoredSession } from "./contract";
+import type { Session, SessionLookup, SessionStore, StoredSession } from "../store/session-contract";
 import type { PostgresSessionStore } from "./postgres";
 import type { UpstashSessionStore } from "./upstash";
 

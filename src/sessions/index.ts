@@ -10,7 +10,7 @@
  */
 import { cookieSpellings } from "../http/cookies";
 import { logEvent } from "../http/log";
-import type { SessionState, SessionStore, StoredSession } from "./contract";
+import type { SessionState, SessionStore, StoredSession } from "../store/session-contract";
 import { hashSessionId } from "./keys";
 import { type SessionSettings, sessionRecordTtlMs } from "./settings";
 

@@ -1,5 +1,5 @@
 /** Sessions in isolate memory: development only, like the in-memory counter store. */
-import type { Session, SessionLookup, SessionStore, StoredSession } from "./contract";
+import type { Session, SessionLookup, SessionStore, StoredSession } from "../store/session-contract";
 import { revokedTombstone } from "./record";
 
 export class MemorySessionStore implements SessionStore {

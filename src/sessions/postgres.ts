@@ -8,7 +8,7 @@ import { and, eq, gt, gte, isNull, or, sql as raw } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { type SqlClient, drizzleWithTimeout, postgresCall, statementOptions } from "../store/postgres";
 import { gatewayCache } from "../store/postgres/schema";
-import type { Session, SessionLookup, SessionState, SessionStore, StoredSession } from "./contract";
+import type { Session, SessionLookup, SessionState, SessionStore, StoredSession } from "../store/session-contract";
 import { recordJson, sessionFromJson } from "./record";
 import type { SessionCopy } from "./upstash";
 import { sessionKey, userIndexKey } from "./keys";

@@ -3,7 +3,7 @@
  * table, read by the Lua scripts (./upstash.ts) and the SQL (./postgres.ts) under these names. The
  * mapping to the `Session` the rest of the gateway speaks happens here, at the store's edge.
  */
-import type { Session } from "./contract";
+import type { Session } from "../store/session-contract";
 
 /** The stored JSON: `u` user, `ip`, `c` created, `s` last seen, `r` revoked (epoch ms). */
 export interface SessionRecord {

@@ -5,7 +5,7 @@
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { upstashCall } from "../store/upstash";
-import type { Session, SessionLookup, SessionState, SessionStore, StoredSession } from "./contract";
+import type { Session, SessionLookup, SessionState, SessionStore, StoredSession } from "../store/session-contract";
 import { recordJson, sessionFromJson } from "./record";
 import { sessionKey, userIndexKey } from "./keys";
 

@@ -5,7 +5,7 @@
  * src/wiring.ts builds them from the configuration.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
-import type { SessionStore } from "../sessions/contract";
+import type { SessionStore } from "./session-contract";
 import type { CounterStore } from "./contract";
 import type { CircuitState } from "./failover/breaker";
 import type { Background } from "./failover/scope";

@@ -11,7 +11,7 @@ import { parseConfig } from "../../src/settings";
 import type { Stores } from "../../src/store";
 import type { CounterStore } from "../../src/store/contract";
 import { MemoryStore } from "../../src/store/memory";
-import type { SessionStore } from "../../src/sessions/contract";
+import type { SessionStore } from "../../src/store/session-contract";
 import { MemorySessionStore } from "../../src/sessions/memory";
 
 export const ORIGIN = "https://origin.test";

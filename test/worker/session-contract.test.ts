@@ -1,11 +1,11 @@
 /**
- * One suite for the session store contract (src/sessions/contract.ts), run unchanged against every
+ * One suite for the session store contract (src/store/session-contract.ts), run unchanged against every
  * store: memory, Upstash (the real Redis through the bridge), Postgres (through the Neon HTTP endpoint)
  * and the failover store over the last two. Last-seen times are passed in, so idle timeouts are tested
  * without waiting; only the stores' own expiry (ttl) needs real time.
  */
 import { describe, expect, it } from "vitest";
-import type { Session, SessionStore } from "../../src/sessions/contract";
+import type { Session, SessionStore } from "../../src/store/session-contract";
 import { FailoverSessionStore } from "../../src/sessions/failover";
 import { MemorySessionStore } from "../../src/sessions/memory";
 import { PostgresSessionStore } from "../../src/sessions/postgres";

@@ -5,7 +5,7 @@
 
 /**
  * A session the gateway saw being created by a successful login, as the registry, the admin API and
- * the stores' callers speak of it. How a store keeps it (the short JSON of ./record.ts) stays inside
+ * the stores' callers speak of it. How a store keeps it (the short JSON of src/sessions/record.ts) stays inside
  * the store.
  */
 export interface Session {
