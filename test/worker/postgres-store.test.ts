@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { neon, neonConfig } from "@neondatabase/serverless";
 import { runMaintenance } from "../../src/maintenance";
 import { PostgresStore, createSqlClient } from "../../src/store/postgres";
-import { neonHttp, postgres, uniquePrefix } from "./helpers";
+import { clearFaults, neonHttp, postgres, uniquePrefix } from "./helpers";
 
 const rule = { limit: 3, ttlSeconds: 60, lockOutAtFailure: true, countWhileLocked: true, reservationMs: 30_000, idleSeconds: 86_400 };
 let store: PostgresStore;
@@ -56,5 +56,18 @@ describe("Postgres counter store (the shared contract runs in counter-contract.t
     expect(await neonHttp.stats()).toEqual({ requests: 4, statements: 4 });
     await runMaintenance({ sweep: store, copyBack: null });
     expect(await left()).toBe(0);
+  });
+
+  it("reports a query-builder statement that runs out of time as a timeout, like a raw one", async () => {
+    const slow = new PostgresStore(createSqlClient({ url: postgres.DATABASE_URL!, timeoutMs: 300, httpEndpoint: postgres.NEON_HTTP_ENDPOINT! }), 300);
+    const key = `${uniquePrefix()}:lockout:slow`;
+    try {
+      await neonHttp.fault({ mode: "delay", ms: 1500 });
+      // Drizzle wraps the driver's error in its own, whose message is the statement and its parameters.
+      await expect(slow.read([key])).rejects.toMatchObject({ name: "StoreError", reason: "timeout" });
+      await expect(slow.pending([key])).rejects.toMatchObject({ name: "StoreError", reason: "timeout" });
+    } finally {
+      await clearFaults();
+    }
   });
 });

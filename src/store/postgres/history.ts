@@ -2,9 +2,14 @@
  * The attempt history on Postgres: the counting statements get one more data-modifying CTE that
  * appends to `access_log` (migrations/0005_access_log.sql), so a history row costs no statement of
  * its own. Its parameters come after the statement's own: the key prefix, then one array per field.
+ * That CTE is raw SQL spliced into the counting statements' text; the listing and the sweep go through
+ * drizzle's query builder.
  */
+import { and, desc, eq, gte, inArray, lt, sql as raw } from "drizzle-orm";
 import type { AttemptEntry, AttemptFilter, AttemptNote, AttemptOutcome } from "../history";
 import { countersOf, countersText } from "../history";
+import { accessLog } from "./schema";
+import type { CounterDb } from "./statements";
 
 /** The CTE appending the records of parameters `$first` (prefix) to `$first + 6`, when `condition` holds. */
 const logged = (first: number, condition = "TRUE") => `logged AS (
@@ -42,17 +47,32 @@ export function historyParams({ target, records }: AttemptNote): unknown[] {
   ];
 }
 
-/**
- * $1 prefix, $2 username (null = any), $3 ip (null = any), $4 since (epoch ms, null = any), $5 the
- * id of the last row of the page before (null = the newest), $6 limit. Newest first.
- */
-export const LIST_ATTEMPTS = `
-SELECT id::text AS id, (extract(epoch FROM at) * 1000)::float8 AS at_ms, username, ip, path, user_agent, outcome, counters
-FROM access_log
-WHERE prefix = $1 AND ($2::text IS NULL OR username = $2::text) AND ($3::text IS NULL OR ip = $3::text)
-  AND ($4::float8 IS NULL OR at >= to_timestamp($4::float8 / 1000.0)) AND ($5::bigint IS NULL OR id < $5::bigint)
-ORDER BY id DESC
-LIMIT $6`;
+/** The prefix's rows matching `filter`, after the row with id `after` (null = the newest), newest first. */
+export const listAttempts = (db: CounterDb, prefix: string, { username, ip, sinceMs }: AttemptFilter, after: string | null, limit: number) =>
+  db
+    .select({
+      // A bigint id as text: it may not fit a JS number.
+      id: raw<string>`${accessLog.id}::text`,
+      at_ms: raw<number>`(extract(epoch FROM ${accessLog.at}) * 1000)::float8`,
+      username: accessLog.username,
+      ip: accessLog.ip,
+      path: accessLog.path,
+      user_agent: accessLog.userAgent,
+      outcome: accessLog.outcome,
+      counters: accessLog.counters,
+    })
+    .from(accessLog)
+    .where(
+      and(
+        eq(accessLog.prefix, prefix),
+        username == null ? undefined : eq(accessLog.username, username),
+        ip == null ? undefined : eq(accessLog.ip, ip),
+        sinceMs == null ? undefined : gte(accessLog.at, raw`to_timestamp(${sinceMs}::float8 / 1000.0)`),
+        after === null ? undefined : lt(accessLog.id, raw`${after}::bigint`),
+      ),
+    )
+    .orderBy(desc(accessLog.id))
+    .limit(limit);
 
 export interface AccessLogRow {
   id: string;
@@ -64,15 +84,6 @@ export interface AccessLogRow {
   outcome: string;
   counters: string;
 }
-
-export const listAttemptsParams = (prefix: string, { username, ip, sinceMs }: AttemptFilter, after: string | null, limit: number): unknown[] => [
-  prefix,
-  username ?? null,
-  ip ?? null,
-  sinceMs ?? null,
-  after,
-  limit,
-];
 
 export const entryOf = (row: AccessLogRow): AttemptEntry => ({
   id: row.id,
@@ -91,7 +102,12 @@ export const accessLogCursor = {
   read: (cursor: string | null | undefined): string | null => /^a:([0-9]{1,19})$/.exec(cursor ?? "")?.[1] ?? null,
 };
 
-/** $1 prefix, $2 retention in seconds, $3 batch size. Deletes one batch of the prefix's rows older than the retention. */
-export const SWEEP_ACCESS_LOG = `
-DELETE FROM access_log WHERE id IN (
-  SELECT id FROM access_log WHERE prefix = $1 AND at < now() - make_interval(secs => $2::float8) LIMIT $3)`;
+/** Deletes one batch (`batchSize` rows) of the prefix's rows older than `retentionSeconds`; answers their ids. */
+export const sweepAccessLog = (db: CounterDb, prefix: string, retentionSeconds: number, batchSize: number) => {
+  const old = db
+    .select({ id: accessLog.id })
+    .from(accessLog)
+    .where(and(eq(accessLog.prefix, prefix), lt(accessLog.at, raw`now() - make_interval(secs => ${retentionSeconds}::float8)`)))
+    .limit(batchSize);
+  return db.delete(accessLog).where(inArray(accessLog.id, old)).returning({ id: accessLog.id });
+};

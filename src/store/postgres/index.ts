@@ -4,30 +4,31 @@
  * is what a per-request WebSocket Pool would cost (see README: "Postgres fallback").
  */
 import { neon, neonConfig, type NeonQueryFunction } from "@neondatabase/serverless";
-import { inArray, lt, sql as raw } from "drizzle-orm";
+import { DrizzleQueryError, inArray, lt, sql as raw } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-http";
 import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type DeviceCounted, type DeviceRecord, type DeviceRegistration, type DeviceTrust, type FailureCount, type LockState, type PendingCount, type RefusedAttempts, type Reservation, type WindowCount, lockoutHistoryKey, asStoreError, keysetCursor } from "../contract";
 import type { AttemptFilter, AttemptNote, AttemptPage } from "../history";
-import { ADMITTED_LOCKED, type AccessLogRow, LIST_ATTEMPTS, SWEEP_ACCESS_LOG, accessLogCursor, entryOf, historyParams, listAttemptsParams, withHistory } from "./history";
+import { ADMITTED_LOCKED, accessLogCursor, entryOf, historyParams, listAttempts, sweepAccessLog, withHistory } from "./history";
 import { gatewayCache, gatewayDevices, gatewayInflight } from "./schema";
 import {
   ADMIT,
   ADMIT_DEVICE_GROWTH,
-  CHANGED_SINCE,
   CONFIRM_FAILURE,
   CONFIRM_FAILURE_DEVICE_GROWTH,
   CONSUME,
   COUNT_REFUSED,
   COUNT_REFUSED_GROWTH,
-  LIST,
-  LIST_DEVICES,
+  type CounterDb,
   MERGE,
   PENDING,
-  READ,
   RELEASE,
   RELEASE_DEVICE,
-  RESET,
-  REVOKE_DEVICES,
+  countersChangedSince,
+  listCounters,
+  listDevices,
+  readCounters,
+  resetCounters,
+  revokeDevices,
 } from "./statements";
 
 export type SqlClient = NeonQueryFunction<false, false>;
@@ -46,9 +47,17 @@ export function createSqlClient({ url, httpEndpoint }: PostgresStoreOptions): Sq
   return neon(url);
 }
 
-/** Runs a Postgres call, reporting any failure as a StoreError that names no key or credential (the twin of `upstashCall`). */
+/**
+ * Runs a Postgres call, reporting any failure as a StoreError that names no key or credential (the
+ * twin of `upstashCall`). Drizzle wraps the driver's error in a DrizzleQueryError whose message is the
+ * statement and its parameters: the driver's own error (a timeout, a refused password) is what counts.
+ */
 export const postgresCall = <T>(call: () => Promise<T>): Promise<T> =>
-  asStoreError("postgres", /password authentication|authentication failed|28P01|28000/i, call);
+  asStoreError("postgres", /password authentication|authentication failed|28P01|28000/i, () =>
+    call().catch((error: unknown) => {
+      throw error instanceof DrizzleQueryError && error.cause !== undefined ? error.cause : error;
+    }),
+  );
 
 /** The options of one statement: its own timeout (DATABASE_TIMEOUT_MS). */
 export const statementOptions = (timeoutMs: number) => ({ fetchOptions: { signal: AbortSignal.timeout(timeoutMs) } });
@@ -86,11 +95,15 @@ const counting = (statement: string, params: unknown[], note: AttemptNote | unde
 /** A CounterStore on the `gateway_cache` table. */
 export class PostgresStore implements CounterStore {
   readonly kind = "postgres";
+  /** The query builder's statements (statements.ts), each with the same timeout as the raw ones. */
+  private readonly db: CounterDb;
 
   constructor(
     private readonly sql: SqlClient,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.db = drizzleWithTimeout(sql, timeoutMs);
+  }
 
   private options() {
     return statementOptions(this.timeoutMs);
@@ -145,14 +158,14 @@ export class PostgresStore implements CounterStore {
   }
 
   async listDevices(registry: string): Promise<DeviceRecord[]> {
-    const rows = (await this.run(() => this.sql.query(LIST_DEVICES, [registry], this.options()))) as { id: string; expires_ms: number; info: string }[];
-    return rows.map((row) => ({ id: row.id, expiresAtMs: row.expires_ms, info: row.info }));
+    const rows = await this.run(() => listDevices(this.db, registry));
+    return rows.map((row) => ({ id: row.id, expiresAtMs: row.expiresAtMs!, info: row.info }));
   }
 
   async revokeDevices(registry: string, ids: readonly string[] | null, counterOf: (id: string) => string): Promise<number> {
     const named = ids ?? (await this.listDevices(registry)).map((d) => d.id);
     if (named.length === 0) return 0;
-    const rows = (await this.run(() => this.sql.query(REVOKE_DEVICES, [registry, named, named.map(counterOf)], this.options()))) as { removed: number }[];
+    const rows = await this.run(() => revokeDevices(this.db, registry, named, named.map(counterOf)));
     return rows[0]!.removed;
   }
 
@@ -166,7 +179,7 @@ export class PostgresStore implements CounterStore {
   }
 
   async reset(keys: readonly string[]): Promise<void> {
-    await this.run(() => this.sql.query(RESET, [[...keys, ...keys.map(lockoutHistoryKey)]], this.options()));
+    await this.run(() => resetCounters(this.db, [...keys, ...keys.map(lockoutHistoryKey)]));
   }
 
   async merge(counters: readonly CounterSnapshot[]): Promise<void> {
@@ -180,14 +193,9 @@ export class PostgresStore implements CounterStore {
     return { count: rows[0]!.count, resetAtMs: rows[0]!.reset_ms };
   }
 
-  private async snapshots(query: string, params: unknown[]): Promise<CounterSnapshot[]> {
-    const rows = (await this.run(() => this.sql.query(query, params, this.options()))) as { key: string; count: number; expires_ms: number | null }[];
-    return rows.map((row) => ({ key: row.key, count: row.count, expiresAtMs: row.expires_ms }));
-  }
-
   /** Live counters under `prefix` written since `sinceMs` (at most `limit`), to copy back into Upstash after an outage. */
   changedSince(prefix: string, sinceMs: number, limit: number): Promise<CounterSnapshot[]> {
-    return this.snapshots(CHANGED_SINCE, [prefix, sinceMs, limit]);
+    return this.run(() => countersChangedSince(this.db, prefix, sinceMs, limit));
   }
 
   async ping(): Promise<void> {
@@ -195,19 +203,18 @@ export class PostgresStore implements CounterStore {
   }
 
   read(keys: readonly string[]): Promise<CounterSnapshot[]> {
-    return keys.length === 0 ? Promise.resolve([]) : this.snapshots(READ, [keys]);
+    return keys.length === 0 ? Promise.resolve([]) : this.run(() => readCounters(this.db, keys));
   }
 
   /** Keyset pages in key order. */
   async list(prefix: string, limit: number, cursor: string | null = null): Promise<CounterPage> {
-    const counters = await this.snapshots(LIST, [prefix, limit, keysetCursor.read(cursor)]);
+    const counters = await this.run(() => listCounters(this.db, prefix, limit, keysetCursor.read(cursor)));
     return { counters, cursor: counters.length >= limit ? keysetCursor.after(counters[counters.length - 1]!.key) : null };
   }
 
   /** Keyset pages of `access_log`, newest first. */
   async listAttempts(prefix: string, filter: AttemptFilter, limit: number, cursor: string | null = null): Promise<AttemptPage> {
-    const params = listAttemptsParams(prefix, filter, accessLogCursor.read(cursor), limit);
-    const rows = (await this.run(() => this.sql.query(LIST_ATTEMPTS, params, this.options()))) as AccessLogRow[];
+    const rows = await this.run(() => listAttempts(this.db, prefix, filter, accessLogCursor.read(cursor), limit));
     const attempts = rows.map(entryOf);
     return { attempts, cursor: attempts.length >= limit ? accessLogCursor.after(attempts[attempts.length - 1]!.id) : null };
   }
@@ -216,7 +223,7 @@ export class PostgresStore implements CounterStore {
   async sweepHistory(prefix: string, retentionSeconds: number, { batchSize = 1000, maxBatches = 10 } = {}): Promise<number> {
     let total = 0;
     for (let batch = 0; batch < maxBatches; batch++) {
-      const deleted = (await this.run(() => this.sql.query(`${SWEEP_ACCESS_LOG} RETURNING id`, [prefix, retentionSeconds, batchSize], this.options()))) as unknown[];
+      const deleted = await this.run(() => sweepAccessLog(this.db, prefix, retentionSeconds, batchSize));
       total += deleted.length;
       if (deleted.length < batchSize) break;
     }

@@ -1,5 +1,12 @@
+import { and, desc, eq, gt, gte, isNull, or, sql as raw, type SQL } from "drizzle-orm";
+import type { NeonHttpDatabase } from "drizzle-orm/neon-http";
+import type { PgColumn } from "drizzle-orm/pg-core";
+import { gatewayCache, gatewayDevices, gatewayInflight } from "./schema";
+
 /**
- * The SQL behind the Postgres counter store, in one place. Each operation is one atomic statement
+ * The SQL behind the Postgres counter store, in one place: drizzle's query builder where it expresses
+ * the statement (the plain reads and deletes, at the end), raw SQL where it cannot (the upserts whose
+ * CTEs count two tables together, the `gateway_*` function calls). Each operation is one atomic statement
  * (an upsert with `ON CONFLICT DO UPDATE ... RETURNING`, with data-modifying CTEs where two tables
  * change together). An admission calls `gateway_admit` (migrations/0003_admit_function.sql), which
  * first takes transaction-scoped advisory locks on its keys: a plain statement decides from the
@@ -64,7 +71,10 @@ counted AS (
   RETURNING c.key, c.count)
 SELECT coalesce(json_object_agg(key, count), '{}'::json) AS counts FROM counted`;
 
-/** $1 keys. Each live counter's count, and the most live reservations on one of them; writes nothing. */
+/**
+ * $1 keys. Each live counter's count, and the most live reservations on one of them; writes nothing.
+ * Raw: one row of two aggregates over two tables (a JSON object, a max of grouped counts), no FROM.
+ */
 export const PENDING = `
 SELECT coalesce((SELECT json_object_agg(c.key, c.count) FROM gateway_cache AS c
                  WHERE c.key = ANY($1::text[]) AND (c.expires_at IS NULL OR c.expires_at > now())), '{}'::json) AS counts,
@@ -73,7 +83,7 @@ SELECT coalesce((SELECT json_object_agg(c.key, c.count) FROM gateway_cache AS c
 
 /**
  * $1 keys, $2 reservation id, $3 clear the counters (bool), $4 their lockout histories. Ends the
- * reservation; other reservations stay.
+ * reservation; other reservations stay. Raw: a counting statement, which `withHistory` extends by a CTE.
  */
 export const RELEASE = `
 WITH ended AS (DELETE FROM gateway_inflight WHERE key = ANY($1::text[]) AND id = $2)
@@ -94,17 +104,6 @@ dropped AS (
       ORDER BY expires_at DESC OFFSET greatest(0, $10::integer - 1))))
 INSERT INTO gateway_devices (registry, id, expires_at, info) VALUES ($5, $6, to_timestamp($8::float8 / 1000.0), $9)
 ON CONFLICT (registry, id) DO UPDATE SET expires_at = excluded.expires_at, info = excluded.info`;
-
-/** $1 registry. Its live devices. */
-export const LIST_DEVICES = `
-SELECT id, ceil(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms, info
-FROM gateway_devices WHERE registry = $1 AND expires_at > now() ORDER BY expires_at DESC`;
-
-/** $1 registry, $2 device ids (null = all), $3 the counter of each device named ($2 null: none). Removes them and their counters. */
-export const REVOKE_DEVICES = `
-WITH removed AS (DELETE FROM gateway_devices WHERE registry = $1 AND ($2::text[] IS NULL OR id = ANY($2::text[])) RETURNING id),
-counters AS (DELETE FROM gateway_cache WHERE key = ANY($3::text[]))
-SELECT count(*)::integer AS removed FROM removed`;
 
 /**
  * $1 the locked key, $2 limit, $3 ttl seconds (0 = none), $4 keys, $5 attempts per key, $6 idle seconds.
@@ -128,11 +127,6 @@ SELECT EXISTS (SELECT 1 FROM lock) AS locked, m.count,
        CASE WHEN m.expires_at IS NOT NULL THEN greatest(0, extract(epoch FROM m.expires_at - now()) * 1000)::float8 END AS ms_left
 FROM mine AS m`;
 
-/** $1 keys. Deletes the counters and their reservations (an admin reset). */
-export const RESET = `
-WITH ended AS (DELETE FROM gateway_inflight WHERE key = ANY($1::text[]))
-DELETE FROM gateway_cache WHERE key = ANY($1::text[])`;
-
 /** $1 keys, $2 counts, $3 expiries in epoch ms (null = never). Raises, never lowers. */
 export const MERGE = `
 INSERT INTO gateway_cache AS c (key, count, expires_at, updated_at)
@@ -147,14 +141,6 @@ ON CONFLICT (key) DO UPDATE SET
     ELSE greatest(c.expires_at, excluded.expires_at) END,
   updated_at = now()`;
 
-/** $1 key prefix, $2 since (epoch ms), $3 limit. Live counters under the prefix written since then, oldest first. */
-export const CHANGED_SINCE = `
-SELECT key, count, ceil(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms
-FROM gateway_cache
-WHERE starts_with(key, $1) AND updated_at >= to_timestamp($2 / 1000.0) AND count > 0 AND (expires_at IS NULL OR expires_at > now())
-ORDER BY updated_at
-LIMIT $3`;
-
 /** $1 key, $2 window in seconds. A fixed-window hit: restarts an expired window, otherwise adds one. */
 export const CONSUME = `
 INSERT INTO gateway_cache AS c (key, count, expires_at, updated_at)
@@ -165,17 +151,76 @@ ON CONFLICT (key) DO UPDATE SET
   updated_at = now()
 RETURNING c.count, ceil(extract(epoch FROM c.expires_at) * 1000)::float8 AS reset_ms`;
 
-/** $1 key prefix, $2 limit, $3 the last key of the page before (null = the start). Live counters under the prefix, in key order. */
-export const LIST = `
-SELECT key, count, ceil(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms
-FROM gateway_cache
-WHERE starts_with(key, $1) AND ($3::text IS NULL OR key > $3::text) AND count > 0 AND (expires_at IS NULL OR expires_at > now())
-ORDER BY key
-LIMIT $2`;
+/*
+ * Through drizzle's query builder: the plain reads and deletes. Each is still one statement, run by
+ * the store through `postgresCall` on a database whose every statement has its own timeout.
+ */
 
-/** $1 keys. The live counters among them, in the order of the keys given (as the contract says). */
-export const READ = `
-SELECT key, count, ceil(extract(epoch FROM expires_at) * 1000)::float8 AS expires_ms
-FROM gateway_cache
-WHERE key = ANY($1::text[]) AND count > 0 AND (expires_at IS NULL OR expires_at > now())
-ORDER BY array_position($1::text[], key)`;
+/** The database the statements below run on. */
+export type CounterDb = NeonHttpDatabase;
+
+const now = raw`now()`;
+
+/** `column = ANY($n::text[])`: the values as one array parameter, however many there are. */
+const anyOf = (column: PgColumn, values: readonly string[]): SQL => raw`${column} = ANY(${raw.param(values)}::text[])`;
+
+const startsWith = (column: PgColumn, prefix: string): SQL => raw`starts_with(${column}, ${prefix})`;
+
+/** An expiry in epoch ms, rounded up (null = never). */
+const epochMs = (column: PgColumn) => raw<number | null>`ceil(extract(epoch FROM ${column}) * 1000)::float8`;
+
+/** A counter as the contract shows it, and what makes it live: counted, and not expired. */
+const snapshot = { key: gatewayCache.key, count: gatewayCache.count, expiresAtMs: epochMs(gatewayCache.expiresAt) };
+const liveCounter = and(gt(gatewayCache.count, 0), or(isNull(gatewayCache.expiresAt), gt(gatewayCache.expiresAt, now)));
+
+/** The live counters among `keys`, in the order of the keys given (as the contract says). */
+export const readCounters = (db: CounterDb, keys: readonly string[]) =>
+  db
+    .select(snapshot)
+    .from(gatewayCache)
+    .where(and(anyOf(gatewayCache.key, keys), liveCounter))
+    .orderBy(raw`array_position(${raw.param(keys)}::text[], ${gatewayCache.key})`);
+
+/** Live counters under `prefix`, in key order, after the key `after` (null = from the start). */
+export const listCounters = (db: CounterDb, prefix: string, limit: number, after: string | null) =>
+  db
+    .select(snapshot)
+    .from(gatewayCache)
+    .where(and(startsWith(gatewayCache.key, prefix), after === null ? undefined : gt(gatewayCache.key, after), liveCounter))
+    .orderBy(gatewayCache.key)
+    .limit(limit);
+
+/** Live counters under `prefix` written since `sinceMs` (epoch ms), oldest first. */
+export const countersChangedSince = (db: CounterDb, prefix: string, sinceMs: number, limit: number) =>
+  db
+    .select(snapshot)
+    .from(gatewayCache)
+    .where(and(startsWith(gatewayCache.key, prefix), gte(gatewayCache.updatedAt, raw`to_timestamp(${sinceMs} / 1000.0)`), liveCounter))
+    .orderBy(gatewayCache.updatedAt)
+    .limit(limit);
+
+/** A registry's live devices, the latest to expire first. */
+export const listDevices = (db: CounterDb, registry: string) =>
+  db
+    .select({ id: gatewayDevices.id, expiresAtMs: epochMs(gatewayDevices.expiresAt), info: gatewayDevices.info })
+    .from(gatewayDevices)
+    .where(and(eq(gatewayDevices.registry, registry), gt(gatewayDevices.expiresAt, now)))
+    .orderBy(desc(gatewayDevices.expiresAt));
+
+/** Removes a registry's devices `ids` and their counters `counters`; answers how many devices went. */
+export const revokeDevices = (db: CounterDb, registry: string, ids: readonly string[], counters: readonly string[]) => {
+  const removed = db
+    .$with("removed")
+    .as(db.delete(gatewayDevices).where(and(eq(gatewayDevices.registry, registry), anyOf(gatewayDevices.id, ids))).returning({ id: gatewayDevices.id }));
+  const cleared = db.$with("counters").as(db.delete(gatewayCache).where(anyOf(gatewayCache.key, counters)));
+  return db
+    .with(removed, cleared)
+    .select({ removed: raw<number>`count(*)::integer` })
+    .from(removed);
+};
+
+/** Deletes the counters `keys` and their reservations (an admin reset). */
+export const resetCounters = (db: CounterDb, keys: readonly string[]) => {
+  const ended = db.$with("ended").as(db.delete(gatewayInflight).where(anyOf(gatewayInflight.key, keys)));
+  return db.with(ended).delete(gatewayCache).where(anyOf(gatewayCache.key, keys));
+};
