@@ -29,7 +29,7 @@ const KINDS: readonly KindPlan[] = [
   { kind: "ordinary", title: "gateway, ordinary GET", expected: 200, onPath: 0, worker: (s) => s.gateway, plan: () => ordinaryPlan(PLAIN_PATH) },
   { kind: "rate-limited", title: "gateway, rate-limited GET", expected: 202, onPath: 1, worker: (s) => s.gateway, plan: () => ordinaryPlan(LIMITED_PATH) },
   { kind: "failed-login", title: "gateway, failed login", expected: 401, onPath: 1, worker: (s) => s.gateway, plan: (s) => failedLoginPlan(s.runId) },
-  { kind: "session-login", title: "gateway, successful login that records a session", expected: 200, onPath: 3, worker: (s) => s.gateway, plan: () => successfulLoginPlan() },
+  { kind: "session-login", title: "gateway, successful login that records a session", expected: 200, onPath: 2, worker: (s) => s.gateway, plan: () => successfulLoginPlan() },
   { kind: "locked-flood", title: "gateway, locked-out client's flood (lock cache)", expected: 429, onPath: 0, worker: (s) => s.gateway, plan: (s) => failedLoginPlan(s.runId, LOCKED_IP) },
 ];
 
@@ -61,7 +61,7 @@ export interface ScaleResult {
   readonly rows: ScaleRow[];
 }
 
-/** Runs every kind at every distance; `onPath` of the session login is what the README claims (3 or 2). */
+/** Runs every kind at every distance; `onPath` of the session login is what the README claims. */
 export async function simulateScale(
   stack: Stack,
   { distancesMs, connections, sliceSeconds, sessionLoginOnPath }: { distancesMs: readonly number[]; connections: number; sliceSeconds: number; sessionLoginOnPath: number },

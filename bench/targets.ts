@@ -51,6 +51,24 @@ function onPathTargets(scale: ScaleResult | null): TargetResult[] {
     }));
 }
 
+/** Store requests a successful login that records a session makes in all: the reservation, then the give-back and the session record in one pipeline. */
+export const SESSION_LOGIN_IN_ALL = 2;
+
+/** The session login's store requests in all, at every distance of the simulation (background writes included). */
+function sessionInAllTarget(scale: ScaleResult | null): TargetResult[] {
+  const row = scale?.rows.find((r) => r.kind === "session-login");
+  if (!row) return [];
+  const most = Math.max(...row.cells.map((cell) => cell.storeRoundTripsPerRequest));
+  return [
+    {
+      kind: "round-trips",
+      text: `(scale) a successful login that records a session costs at most ${SESSION_LOGIN_IN_ALL} store round trips in all (the reservation; the give-back and the session record in one pipeline request)`,
+      measured: `at most ${most.toFixed(2)} per request, over ${row.cells.length} distances`,
+      pass: most <= SESSION_LOGIN_IN_ALL,
+    },
+  ];
+}
+
 export function judgeTargets(summaries: ReadonlyMap<ScenarioId, Summary>, primers: readonly Primer[], scale: ScaleResult | null = null): TargetResult[] {
   const get = (id: ScenarioId) => summaries.get(id)!;
   const [b, c, d, e, f, g] = (["b-plain", "c", "d", "e", "f", "g"] as const).map(get) as [Summary, Summary, Summary, Summary, Summary, Summary];
@@ -102,5 +120,6 @@ export function judgeTargets(summaries: ReadonlyMap<ScenarioId, Summary>, primer
       pass: c.storeRoundTrips === 0,
     },
     ...onPathTargets(scale),
+    ...sessionInAllTarget(scale),
   ];
 }

@@ -29,6 +29,7 @@ import type { StoreSettings } from "./store/settings";
 import type { GatewayConfig } from "./settings";
 import type { Gateway } from "./steps/context";
 import { UpstashStore, createUpstashClient, upstashCall } from "./store/upstash";
+import { ScriptBatch } from "./store/upstash/batch";
 
 /** What the stores are built from: the parsed configuration, or the part of it a test gives. */
 export interface StoresInput {
@@ -50,7 +51,9 @@ export function createStores({ store: settings, sessions, keyPrefix }: StoresInp
   const sql = postgres && createSqlClient(postgres);
   const fallback = sql && new PostgresStore(sql, postgres.timeoutMs);
   const countersFailover = redis && fallback && failoverFor(redis);
-  const primary = redis && new UpstashStore(redis);
+  // The give-back and the session record share one batch when sessions live in the counters' database.
+  const writes = redis && new ScriptBatch(redis);
+  const primary = redis && new UpstashStore(redis, undefined, writes ?? undefined);
   const failoverStore =
     primary && fallback && countersFailover
       ? new FailoverStore({ primary, fallback, failover: countersFailover, lockoutPrefix: lockoutKeyPrefix(keyPrefix) })
@@ -65,7 +68,7 @@ export function createStores({ store: settings, sessions, keyPrefix }: StoresInp
 
   const ownDatabase = sessions.upstash && upstash ? createUpstashClient({ ...sessions.upstash, timeoutMs: upstash.timeoutMs }) : null;
   const sessionsRedis = ownDatabase ?? redis;
-  const sessionsPrimary = sessionsRedis && new UpstashSessionStore({ redis: sessionsRedis, prefix: keyPrefix });
+  const sessionsPrimary = sessionsRedis && new UpstashSessionStore({ redis: sessionsRedis, prefix: keyPrefix, batch: ownDatabase ? undefined : (writes ?? undefined) });
   const sessionsFallback = sql && new PostgresSessionStore({ sql, prefix: keyPrefix, timeoutMs: postgres.timeoutMs });
   const sessionsFailover = ownDatabase && sql ? failoverFor(ownDatabase) : countersFailover;
   const failoverSessions =

@@ -123,6 +123,9 @@ export async function handleLoginAttempt(config: LoginFlowSettings, policy: Lock
   };
   let verdict: Verdict;
   let registered = false;
+  // The session is recorded before the response (the client's next request may carry its cookie),
+  // its write issued in the same turn as the give-back: on one Upstash database, one request carries both.
+  const recorded = outcome === "success" ? hooks.succeeded?.(response, username, client) : undefined;
   try {
     const settled = await policy.settle(admission, outcome, request.method, attempt.store, device?.registration);
     if (settled.kind === "counting" && device === null) {
@@ -130,8 +133,7 @@ export async function handleLoginAttempt(config: LoginFlowSettings, policy: Lock
       const logged = ({ failures }: Verdict) => logEvent("login_attempt", attemptLine(failures));
       const counted = settled.counted.then(logged, (error: unknown) => logged(settleFailed(error)));
       (hooks.background ?? runDetached)(counted);
-      // The session is recorded before the response: the client's next request may carry its cookie.
-      if (outcome === "success") await hooks.succeeded?.(response, username, client);
+      await recorded;
       return response;
     }
     // A new device waits for its registration: only a device the store registered gets its cookie.
@@ -150,7 +152,7 @@ export async function handleLoginAttempt(config: LoginFlowSettings, policy: Lock
   if (outcome === "success") {
     // Only a device the store registered gets its cookie (a failed settle registered nothing).
     if (device !== null && registered) response.headers.append("set-cookie", device.setCookie);
-    await hooks.succeeded?.(response, username, client);
+    await recorded;
   }
   return response;
 }

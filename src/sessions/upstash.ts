@@ -5,6 +5,7 @@
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import { upstashCall } from "../store/upstash";
+import type { BatchedScript, ScriptBatch } from "../store/upstash/batch";
 import type { Session, SessionLookup, SessionState, SessionStore, StoredSession } from "../store/session-contract";
 import { recordJson, sessionFromJson } from "./record";
 import { sessionKey, userIndexKey } from "./keys";
@@ -94,6 +95,8 @@ export interface UpstashSessionStoreOptions {
   readonly redis: Redis;
   /** CACHE_KEY_PREFIX: sessions are kept under `<prefix>_sessions:`. */
   readonly prefix: string;
+  /** The counters' batch when they share this database: a login's session record travels with its give-back. */
+  readonly batch?: ScriptBatch;
 }
 
 export class UpstashSessionStore implements SessionStore {
@@ -102,15 +105,15 @@ export class UpstashSessionStore implements SessionStore {
   private readonly prefix: string;
   private readonly touchScript;
   private readonly revokeScript;
-  private readonly saveScript;
+  private readonly saveScript: BatchedScript<number>;
   private readonly restoreScript;
 
-  constructor({ redis, prefix }: UpstashSessionStoreOptions) {
+  constructor({ redis, prefix, batch }: UpstashSessionStoreOptions) {
     this.redis = redis;
     this.prefix = prefix;
     this.touchScript = redis.createScript<[SessionState, string?]>(TOUCH_SCRIPT);
     this.revokeScript = redis.createScript<number>(REVOKE_SCRIPT);
-    this.saveScript = redis.createScript<number>(SAVE_SCRIPT);
+    this.saveScript = batch ? batch.script<number>(SAVE_SCRIPT) : redis.createScript<number>(SAVE_SCRIPT);
     this.restoreScript = redis.createScript<number>(RESTORE_SCRIPT);
   }
 

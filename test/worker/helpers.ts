@@ -96,7 +96,7 @@ async function tool(base: string, token: string, path: string, init: RequestInit
 
 /** The bridge's counters: Upstash round trips as the gateway made them. */
 export const bridge = {
-  stats: async () => (await (await tool(bindings.TEST_BRIDGE_URL!, bindings.TEST_BRIDGE_TOKEN!, "/__bridge/stats")).json()) as { requests: number; commands: number },
+  stats: async () => (await (await tool(bindings.TEST_BRIDGE_URL!, bindings.TEST_BRIDGE_TOKEN!, "/__bridge/stats")).json()) as { requests: number; commands: number; byPath: Record<string, number> },
   resetStats: () => tool(bindings.TEST_BRIDGE_URL!, bindings.TEST_BRIDGE_TOKEN!, "/__bridge/stats/reset", { method: "POST" }),
   fault: (fault: Record<string, unknown>) =>
     tool(bindings.TEST_BRIDGE_URL!, bindings.TEST_BRIDGE_TOKEN!, "/__bridge/fault", { method: "POST", body: JSON.stringify(fault) }),
@@ -139,8 +139,8 @@ export async function clearFaults(): Promise<void> {
 /** Runs `run` and answers the log lines the gateway wrote meanwhile (every level). */
 export async function logsOf(run: () => Promise<void>): Promise<string[]> {
   const lines: string[] = [];
-  const original = { log: console.log, warn: console.warn, error: console.error };
-  for (const level of ["log", "warn", "error"] as const) console[level] = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+  const original = { log: console.log, info: console.info, warn: console.warn, error: console.error };
+  for (const level of ["log", "info", "warn", "error"] as const) console[level] = (...args: unknown[]) => lines.push(args.map(String).join(" "));
   try {
     await run();
   } finally {

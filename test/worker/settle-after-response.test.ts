@@ -1,8 +1,10 @@
 /**
  * Issue 16: a failed login that cannot lock is answered after one store round trip (the reservation);
  * its confirmed failure is written after the response (`waitUntil`), while the reservation keeps its
- * slot. A success gives its reservation back after the response too: with a session, 2 round trips. Against the real Redis (through the bridge) and the demo origin; the confirmed failures are
- * held back by a gate around the real Upstash store, so nothing here depends on timing.
+ * slot. A success's give-back and its session record travel in one `/pipeline` request: 2 round trips
+ * in all; a give-back that is late does not hold the response. Against the real Redis (through the
+ * bridge) and the demo origin; confirmed failures and give-backs are held back by a gate around the
+ * real Upstash store, so nothing here depends on timing.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -36,6 +38,21 @@ function gatedConfirms() {
     },
   });
   return { wrap, open: () => open() };
+}
+
+/** A correct login of the demo user from `ip`, counted at the bridge from its start: answers its session cookie. */
+async function successfulLogin(gw: ReturnType<typeof gatewayWith>, ip: string, ctx: ExecutionContext): Promise<string> {
+  await bridge.resetStats();
+  const res = await gw.request("/api/login/", { ...jsonLogin(DEMO.username, DEMO.password, ip), ctx });
+  expect(res.status).toBe(200);
+  await res.body?.cancel();
+  return (res.headers.get("set-cookie") ?? "").split(";")[0]!;
+}
+
+/** The session cookie works on the very next request: the session was recorded before the response. */
+async function expectSessionWorks(gw: ReturnType<typeof gatewayWith>, ip: string, session: string): Promise<void> {
+  const next = await gw.request("/__origin/echo", { ip, headers: { cookie: session } });
+  expect(((await next.json()) as { headers: Record<string, string> }).headers.cookie).toBe(session);
 }
 
 describe("a failed login that cannot lock is answered before its failure is written", () => {
@@ -76,25 +93,34 @@ describe("a failed login that cannot lock is answered before its failure is writ
     expect((await origin.stats()).loginAttempts["/api/login/"]).toBe(2);
   });
 
-  it("records the session of a successful login before the response and gives the reservation back after it: 2 round trips on the path", async () => {
+  it("sends a successful login's give-back and session record in one pipeline request: 2 round trips in all", async () => {
+    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "3", AXES_LOCKOUT_PARAMETERS: '["ip_address"]', AXES_RESET_ON_SUCCESS: "true", ADMIN_TOKEN: "t".repeat(32) });
+    const ip = nextIp();
+    await (await gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, nextIp()))).text(); // loads the scripts
+    await (await gw.request("/api/login/", jsonLogin("warm-up", "wrong", ip))).text(); // a failure on the counter
+    const ctx = createExecutionContext();
+    const session = await successfulLogin(gw, ip, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await bridge.stats()).toMatchObject({ requests: 2, byPath: { "/": 1, "/pipeline": 1 } }); // the reservation; then both writes
+    // Both writes landed: the give-back reset the counter (AXES_RESET_ON_SUCCESS)...
+    const status = await gw.request(`/__gateway/lockouts/status?ip=${ip}`, { headers: { authorization: `Bearer ${"t".repeat(32)}` } });
+    expect(await status.json()).toMatchObject({ locked: false, counters: [] });
+    // ...and the session was recorded.
+    await expectSessionWorks(gw, ip, session);
+  });
+
+  it("records the session before the response when the give-back is late, and gives the reservation back after it", async () => {
     const { wrap, open } = gatedConfirms();
     const gw = gatewayWith({ AXES_FAILURE_LIMIT: "3" }, wrap);
     const ip = nextIp();
     const warm = gatewayWith();
     await (await warm.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, nextIp()))).text(); // loads the scripts
-    await bridge.resetStats();
     const ctx = createExecutionContext();
-    const res = await gw.request("/api/login/", { ...jsonLogin(DEMO.username, DEMO.password, ip), ctx });
-    expect(res.status).toBe(200);
-    const cookie = res.headers.get("set-cookie") ?? "";
-    await res.body?.cancel();
-    expect((await bridge.stats()).requests).toBe(2); // the reservation, then the session record
+    const session = await successfulLogin(gw, ip, ctx);
+    expect((await bridge.stats()).requests).toBe(2); // the reservation, then the session record alone
     open();
     await waitOnExecutionContext(ctx);
     expect((await bridge.stats()).requests).toBe(3); // the give-back, after the response
-    // The session was recorded before the response: the cookie works on the very next request.
-    const session = cookie.split(";")[0]!;
-    const next = await gw.request("/__origin/echo", { ip, headers: { cookie: session } });
-    expect(((await next.json()) as { headers: Record<string, string> }).headers.cookie).toBe(session);
+    await expectSessionWorks(gw, ip, session);
   });
 });

@@ -32,12 +32,12 @@ describe("store round trips per request kind, counted at the bridge", () => {
     return (await bridge.stats()).requests;
   }
 
-  it("costs 2 per failed login, 2 per success (3 when it records a session), 1 per locked attempt, 0 for ordinary and whitelisted requests", async () => {
+  it("costs 2 per failed login, 2 per success (with its session record), 1 per locked attempt, 0 for ordinary and whitelisted requests", async () => {
     const gw = gatewayWith({ AXES_FAILURE_LIMIT: "2", AXES_WHITELIST_IPS: "203.0.113.0/24" });
     const ip = nextIp();
-    await (await gw.request("/api/login/", jsonLogin("warm-up", "x", nextIp()))).text(); // loads the scripts
-    // reserve, record the session the origin's cookie started, then (after the response) give back
-    expect(await tripsOf(() => gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, ip)))).toBe(3);
+    for (const password of ["x", DEMO.password]) await (await gw.request("/api/login/", jsonLogin(DEMO.username, password, nextIp()))).text(); // loads the scripts
+    // reserve; then the give-back and the record of the session the origin's cookie started, in one pipeline request
+    expect(await tripsOf(() => gw.request("/api/login/", jsonLogin(DEMO.username, DEMO.password, ip)))).toBe(2);
     // reserve + give back: /api/signin/ reports success by header and sets no session cookie
     expect(await tripsOf(() => gw.request("/api/signin/", jsonLogin(DEMO.username, DEMO.password, ip)))).toBe(2);
     // reserve + the confirmed failure, after the response (an attempt in flight is not a failure until the origin says so)

@@ -7,6 +7,7 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import { type CounterPage, type CounterRule, type CounterSnapshot, type CounterStore, type DeviceCounted, type DeviceRecord, type DeviceRegistration, type DeviceTrust, type FailureCount, type LockState, type PendingCount, type RefusedAttempts, type Reservation, type WindowCount, lockoutHistoryKey, asStoreError } from "../contract";
 import type { AttemptFilter, AttemptNote, AttemptPage } from "../history";
+import type { BatchedScript, ScriptBatch } from "./batch";
 import { LIST_ATTEMPTS_SCRIPT, attemptEntries, historyStreamOf, historyTail, listAttemptsArgs } from "./history";
 import { CONFIRM_FAILURE_SCRIPT, CONSUME_SCRIPT, COUNT_REFUSED_SCRIPT, LIST_DEVICES_SCRIPT, LIST_SCRIPT, MERGE_SCRIPT, PENDING_SCRIPT, READ_SCRIPT, RELEASE_SCRIPT, RESERVE_SCRIPT, REVOKE_DEVICES_SCRIPT } from "./scripts";
 
@@ -68,7 +69,7 @@ export class UpstashStore implements CounterStore {
   readonly kind = "upstash";
   private readonly reserveScript;
   private readonly confirmFailureScript;
-  private readonly releaseScript;
+  private readonly releaseScript: BatchedScript<number>;
   private readonly countRefusedScript;
   private readonly mergeScript;
   private readonly consumeScript;
@@ -83,10 +84,15 @@ export class UpstashStore implements CounterStore {
     private readonly redis: UpstashClient,
     /** Turns the scripts' milliseconds-to-live into epoch times, and a device's expiry into a lifetime. @default Date.now */
     private readonly now: () => number = () => Date.now(),
+    /**
+     * Where the give-back goes: with the batch the session store writes to (one database for both),
+     * a successful login's give-back and session record travel in one request.
+     */
+    batch?: ScriptBatch,
   ) {
     this.reserveScript = redis.createScript<number[]>(RESERVE_SCRIPT);
     this.confirmFailureScript = redis.createScript<number[]>(CONFIRM_FAILURE_SCRIPT);
-    this.releaseScript = redis.createScript<number>(RELEASE_SCRIPT);
+    this.releaseScript = batch ? batch.script<number>(RELEASE_SCRIPT) : redis.createScript<number>(RELEASE_SCRIPT);
     this.countRefusedScript = redis.createScript<[number, number, number]>(COUNT_REFUSED_SCRIPT);
     this.mergeScript = redis.createScript<number>(MERGE_SCRIPT);
     this.consumeScript = redis.createScript<[number, number]>(CONSUME_SCRIPT);
