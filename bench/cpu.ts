@@ -18,7 +18,7 @@ export const RUNTIME_CPU_NOTE =
   "bound of the Worker's CPU time, since it also holds HTTP parsing and subrequest I/O. The isolate's own CPU time (what Cloudflare bills) " +
   "cannot be separated locally: workerd's profiler, through wrangler's inspector, attributes native runtime time to the JS frame on top and " +
   "slows the Worker about fourfold while sampling. \"wrangler dev tooling\" is wrangler's Node process and its dev proxy (another workerd): " +
-  "not part of a deployed Worker, but wrangler's Node process handles (and source-maps) every console line the Worker writes, about 3 ms " +
+  "not part of a deployed Worker, but wrangler dev receives every console call the Worker makes through workerd's inspector (a DevTools message, relayed by its proxy to its Node process), about 3 ms " +
   "of CPU per line here, which slows the scenarios that log a line per request, (e), (f) and (g), in this local setup only.";
 
 export interface CpuMs {

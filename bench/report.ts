@@ -192,7 +192,7 @@ function logSplitLines(results: readonly ScenarioResult[]): string[] {
     `| (e) gateway, logs on (a JSON line per attempt) | ${ms(on.p50Ms)} ms | ${times(on.p50Ms / baseline.p50Ms)} | ${cpu(on)} |`,
     `| (e') gateway, logs off (the same Worker, console dropped) | ${ms(off.p50Ms)} ms | ${times(off.p50Ms / baseline.p50Ms)} | ${cpu(off)} |`,
     "",
-    "The difference between (e) and (e') is what a console line costs under `wrangler dev` (its Node process source-maps every line): " +
+    "The difference between (e) and (e') is what a console line costs under `wrangler dev` (each console call travels as a DevTools message through workerd's inspector to wrangler's Node process): " +
       "a cost of the local tooling, which a deployed Worker does not run.",
   ];
 }

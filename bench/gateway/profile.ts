@@ -66,9 +66,9 @@ async function cpuPerCall(iterations: number, step: (i: number) => unknown): Pro
 
 export async function profileFailedLogin(iterations = 3000): Promise<ProfileResult> {
   const realFetch = globalThis.fetch;
-  const realLog = console.log;
+  const realLog = { log: console.log, info: console.info };
   globalThis.fetch = cannedFetch as typeof fetch;
-  console.log = () => {};
+  console.log = console.info = () => {};
   try {
     const env = {
       ENVIRONMENT: "development",
@@ -132,7 +132,7 @@ export async function profileFailedLogin(iterations = 3000): Promise<ProfileResu
     return { iterations, steps, gatewayUs, baselineUs };
   } finally {
     globalThis.fetch = realFetch;
-    console.log = realLog;
+    Object.assign(console, realLog);
   }
 }
 

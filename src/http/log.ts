@@ -53,7 +53,8 @@ export function logEvent(event: string, fields: LogFields = {}, level: "info" | 
   const line = JSON.stringify({ level, event, ...fields, time: new Date().toISOString() });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
-  else console.log(line);
+  // console.info, not console.log: Workers Logs files it at level "info", as the line says.
+  else console.info(line);
 }
 
 /**

@@ -106,8 +106,8 @@ describe("bad input on login routes gets a clear 4xx or a correct count, never a
 
   it("never writes a password to the logs", async () => {
     const lines: string[] = [];
-    const original = { log: console.log, warn: console.warn, error: console.error };
-    for (const level of ["log", "warn", "error"] as const) console[level] = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+    const original = { log: console.log, info: console.info, warn: console.warn, error: console.error };
+    for (const level of ["log", "info", "warn", "error"] as const) console[level] = (...args: unknown[]) => lines.push(args.map(String).join(" "));
     try {
       const gw = gatewayWith({ AXES_FAILURE_LIMIT: "2" });
       const ip = nextIp();

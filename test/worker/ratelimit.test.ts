@@ -181,15 +181,15 @@ describe("keys and matching", () => {
 
   it("decides and logs in shadow mode, but never refuses", async () => {
     const lines: string[] = [];
-    const original = console.log;
-    console.log = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+    const original = console.info;
+    console.info = (...args: unknown[]) => lines.push(args.map(String).join(" "));
     try {
       const gw = gatewayWith(policies({ name: "shadow", path: "/", algorithm: "fixed-window", limit: 1, window: "1m", shadow: true }));
       const ip = nextIp();
       expect(await statuses(gw, "/", 3, { ip })).toEqual([200, 200, 200]);
       expect(lines.filter((l) => l.includes('"event":"rate_limit_shadow"'))).toHaveLength(2);
     } finally {
-      console.log = original;
+      console.info = original;
     }
   });
 });
