@@ -33,9 +33,9 @@ interface Counters {
   readonly cpu: CpuMs | null;
 }
 
-async function readCounters(stack: Stack, processGroup: number | undefined): Promise<Counters> {
+async function readCounters(stack: Stack, worker: Worker | null): Promise<Counters> {
   const [up, down, sql] = await Promise.all([bridgeCounts(stack.bridge), bridgeCounts(stack.downBridge), sqlCounts(stack)]);
-  return { store: { requests: up.requests + down.requests, commands: up.commands + down.commands }, sql, cpu: groupCpuMs(processGroup) };
+  return { store: { requests: up.requests + down.requests, commands: up.commands + down.commands }, sql, cpu: worker ? groupCpuMs(worker.processGroup, worker.port) : null };
 }
 
 function difference(before: Counters, after: Counters) {
@@ -51,10 +51,10 @@ function difference(before: Counters, after: Counters) {
 
 /** Store round trips caused by `action` (run alone), e.g. one primer request. */
 async function storeTripsOf(stack: Stack, action: () => Promise<void>): Promise<number> {
-  const before = await readCounters(stack, undefined);
+  const before = await readCounters(stack, null);
   await action();
   await sleep(FLOOD_SETTLE_MS);
-  return difference(before, await readCounters(stack, undefined)).store.requests;
+  return difference(before, await readCounters(stack, null)).store.requests;
 }
 
 /** One failed login from the locked client; answers its status. */
@@ -87,11 +87,10 @@ export async function prime(stack: Stack, primers: Primer[]): Promise<void> {
 }
 
 export async function measureSlice(stack: Stack, worker: Worker | null, plan: RequestPlan, round: number, slice: SliceOptions, settleMs = SETTLE_MS): Promise<Sample> {
-  const group = worker?.processGroup;
-  const before = await readCounters(stack, group);
+  const before = await readCounters(stack, worker);
   const load = await runSlice(worker?.url ?? stack.originUrl, plan, slice);
   await sleep(settleMs);
-  const { store, sql, cpu } = difference(before, await readCounters(stack, group));
+  const { store, sql, cpu } = difference(before, await readCounters(stack, worker));
   return { round, load, store, sql, cpu: worker ? cpu : null };
 }
 

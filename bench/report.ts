@@ -152,7 +152,7 @@ function cpuLines(results: readonly ScenarioResult[]): string[] {
     `| | ${measured.map((r) => r.short).join(" | ")} |`,
     `|---|${measured.map(() => "--:").join("|")}|`,
     `| Worker runtime (workerd) | ${measured.map((r) => r.summary.cpuMsPerRequest!.runtime.toFixed(2)).join(" | ")} |`,
-    `| wrangler dev tooling | ${measured.map((r) => r.summary.cpuMsPerRequest!.tooling.toFixed(2)).join(" | ")} |`,
+    `| wrangler's tooling | ${measured.map((r) => r.summary.cpuMsPerRequest!.tooling.toFixed(2)).join(" | ")} |`,
     "",
     RUNTIME_CPU_NOTE,
   ];
@@ -181,7 +181,7 @@ function lockCacheLines(report: BenchReport): string[] {
 function logSplitLines(results: readonly ScenarioResult[]): string[] {
   const [on, off, baseline] = (["e", "e-quiet", "b-login"] as const).map((id) => results.find((r) => r.id === id)?.summary);
   if (!on || !off || !baseline) return [];
-  const cpu = (s: typeof on) => (s.cpuMsPerRequest ? `${s.cpuMsPerRequest.runtime.toFixed(2)} ms in workerd, ${s.cpuMsPerRequest.tooling.toFixed(2)} ms in wrangler dev's tooling` : "CPU not measured");
+  const cpu = (s: typeof on) => (s.cpuMsPerRequest ? `${s.cpuMsPerRequest.runtime.toFixed(2)} ms in workerd, ${s.cpuMsPerRequest.tooling.toFixed(2)} ms in wrangler's tooling` : "CPU not measured");
   return [
     "",
     "### A failed login with decision logs on and off",
@@ -192,8 +192,9 @@ function logSplitLines(results: readonly ScenarioResult[]): string[] {
     `| (e) gateway, logs on (a JSON line per attempt) | ${ms(on.p50Ms)} ms | ${times(on.p50Ms / baseline.p50Ms)} | ${cpu(on)} |`,
     `| (e') gateway, logs off (the same Worker, console dropped) | ${ms(off.p50Ms)} ms | ${times(off.p50Ms / baseline.p50Ms)} | ${cpu(off)} |`,
     "",
-    "The difference between (e) and (e') is what a console line costs under `wrangler dev` (each console call travels as a DevTools message through workerd's inspector to wrangler's Node process): " +
-      "a cost of the local tooling, which a deployed Worker does not run.",
+    "The Workers run with the inspector off (bench/dev-worker.ts): a console line leaves workerd as a structured stdout line, as a deployed Worker's logs leave the isolate. " +
+      "`wrangler dev` on the command line always attaches an inspector and receives every console call as a DevTools message, about 3 ms of CPU per line on this machine " +
+      "(README: Benchmark): a cost of the local tooling, not of the gateway. Here (e) and (e') differ by what the gateway's own console lines cost, within the run's noise.",
   ];
 }
 
@@ -205,7 +206,7 @@ export function renderMarkdown(report: BenchReport): string {
     "",
     `${options.connections} connections (closed loop), ${options.rounds} rounds x ${options.sliceSeconds} s per scenario after a ${options.warmupSeconds} s warm-up, ` +
       `each round running a group's scenarios back to back in rotated order with its references (a) and (b). ${report.environment.cpus} cores ` +
-      `(load average ${report.environment.loadAverage.start.toFixed(1)} at the start, ${report.environment.loadAverage.end.toFixed(1)} at the end: other work shares the machine), Node ${report.environment.node}, wrangler ${report.environment.wrangler} (\`wrangler dev\`, workerd), Redis through the Upstash bridge, ` +
+      `(load average ${report.environment.loadAverage.start.toFixed(1)} at the start, ${report.environment.loadAverage.end.toFixed(1)} at the end: other work shares the machine), Node ${report.environment.node}, wrangler ${report.environment.wrangler} (its dev server, workerd, inspector off), Redis through the Upstash bridge, ` +
       "Postgres through the Neon HTTP endpoint, all on loopback. Errors = 5xx answers and connection errors; " +
       "ratios divide by the reference of the same group (same requests, same rounds).",
     "",

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --smoke]`: starts the local stack (demo origin, Upstash bridges over Redis, the Neon
- * HTTP endpoint over Postgres, the baseline Worker and the gateway in `wrangler dev`), drives load with
+ * HTTP endpoint over Postgres, the baseline Worker and the gateways under wrangler's dev server, inspector off), drives load with
  * autocannon through scenarios (a)-(g) of issue 6, times the Upstash failover, measures the bundle, and
  * reports: a markdown table (printed, and saved to bench/results/latest.md), latest.json and latest.svg.
  *
@@ -85,7 +85,7 @@ process.on("exit", killAllNow);
 async function writeResults(report: BenchReport, markdown: string): Promise<string> {
   const dir = smoke ? await mkdtemp(join(tmpdir(), "bench-smoke-")) : join(REPO_ROOT, "bench", "results");
   await mkdir(dir, { recursive: true });
-  const caption = `${report.mode} run ${report.startedAt.slice(0, 10)}: ${OPTIONS.connections} connections, ${OPTIONS.rounds} x ${OPTIONS.sliceSeconds} s per scenario, wrangler dev on ${report.environment.cpus} cores`;
+  const caption = `${report.mode} run ${report.startedAt.slice(0, 10)}: ${OPTIONS.connections} connections, ${OPTIONS.rounds} x ${OPTIONS.sliceSeconds} s per scenario, wrangler's dev server on ${report.environment.cpus} cores`;
   await Promise.all([
     writeFile(join(dir, "latest.md"), markdown),
     writeFile(join(dir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`),

@@ -1,8 +1,8 @@
 /**
  * The benchmark's local stack: the demo origin, two Upstash bridges over the local Redis (one healthy,
  * one answering 500 for the "Upstash down" gateway), the Neon HTTP endpoint over the local Postgres, and
- * three Workers in `wrangler dev`: the baseline (bench/baseline), the gateway, and the gateway whose
- * Upstash is down. Everything is reached over loopback HTTP, as the Workers reach it.
+ * four Workers under wrangler's dev server with the inspector off (bench/dev-worker.ts): the baseline
+ * (bench/baseline), the gateway, the gateway with its console dropped, and the gateway whose Upstash is down. Everything is reached over loopback HTTP, as the Workers reach it.
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -138,7 +138,7 @@ export async function startStack(log: (line: string) => void): Promise<Stack> {
     startWorker({ name: "gateway-quiet", script: "bench/gateway/quiet.ts", vars: common(bridge) }),
     startWorker({ name: "gateway-upstash-down", vars: common(downBridge) }),
   ]);
-  log(`  baseline ${baseline.url}, gateway ${gateway.url} (logs off: ${gatewayQuiet.url}), gateway with Upstash down ${gatewayUpstashDown.url} (wrangler dev)`);
+  log(`  baseline ${baseline.url}, gateway ${gateway.url} (logs off: ${gatewayQuiet.url}), gateway with Upstash down ${gatewayUpstashDown.url} (wrangler's dev server, inspector off)`);
   return { runId, keyPrefix, originUrl: origin.url, bridge, downBridge, neonUrl: neon.url, baseline, gateway, gatewayQuiet, gatewayUpstashDown };
 }
 

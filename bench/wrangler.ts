@@ -1,12 +1,13 @@
 /**
- * Workers under `wrangler dev` (workerd) for the benchmark: started on free ports with `--var`
- * overrides, ready once they answer HTTP, stopped with their whole process group.
+ * Workers under wrangler's dev server (workerd) for the benchmark: started on free ports with their
+ * vars overridden, ready once they answer HTTP, stopped with their whole process group.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { DevWorkerArgs } from "./dev-worker.ts";
 import { type Child, freePort, startChild } from "./processes.ts";
 
 /** The repository root (bench/..). */
@@ -33,32 +34,32 @@ export interface WorkerOptions {
 export interface Worker {
   readonly name: string;
   readonly url: string;
+  /** The port it answers on (its dev proxy's); the workerd that runs the Worker listens elsewhere. */
+  readonly port: number;
   readonly child: Child;
   /** The process group of wrangler and everything it started (workerd, esbuild), for CPU accounting. */
   readonly processGroup: number | undefined;
 }
 
 /**
- * Starts `wrangler dev` for one Worker. Logging is at `warn`: wrangler dev otherwise sends a line per
- * request through its Node process, which halves throughput on this machine and is not part of a
- * deployed Worker (the gateway's own warn/error lines still come through).
+ * Starts one Worker through wrangler's dev API with the inspector off (bench/dev-worker.ts says why),
+ * in a child process group of its own, for CPU accounting.
  */
 export async function startWorker({ name, config, script, vars, readyTimeoutMs = 60_000 }: WorkerOptions): Promise<Worker> {
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  const persistTo = await mkdtemp(join(tmpdir(), `bench-${name}-`));
-  const args = [
-    WRANGLER_BIN, "dev",
-    ...(script ? [script] : []),
-    ...(config ? ["--config", config] : []),
-    "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-    "--persist-to", persistTo, "--log-level", "warn", "--show-interactive-dev-session=false",
-    ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
-  ];
-  const removeState = () => rm(persistTo, { recursive: true, force: true });
-  const child = startChild(`wrangler dev (${name})`, process.execPath, args, { cwd: REPO_ROOT, env: WRANGLER_ENV }, removeState);
+  const port = await freePort();
+  const persist = await mkdtemp(join(tmpdir(), `bench-${name}-`));
+  const args: DevWorkerArgs = {
+    config: join(REPO_ROOT, config ?? "wrangler.toml"),
+    ...(script ? { entrypoint: join(REPO_ROOT, script) } : {}),
+    port,
+    persist,
+    vars,
+  };
+  const removeState = () => rm(persist, { recursive: true, force: true });
+  const child = startChild(`wrangler dev API (${name})`, process.execPath, ["--import", "tsx", join(REPO_ROOT, "bench", "dev-worker.ts"), JSON.stringify(args)], { cwd: REPO_ROOT, env: WRANGLER_ENV }, removeState);
   const url = `http://127.0.0.1:${port}`;
   await waitUntilAnswering(url, child, readyTimeoutMs);
-  return { name, url, child, processGroup: child.process.pid };
+  return { name, url, port, child, processGroup: child.process.pid };
 }
 
 async function waitUntilAnswering(url: string, child: Child, timeoutMs: number): Promise<void> {

@@ -78,6 +78,8 @@ export async function profileFailedLogin(iterations = 3000): Promise<ProfileResu
       LOGIN_ROUTES: JSON.stringify([LOGIN_ROUTE]),
       CACHE_KEY_PREFIX: "profile",
       LOCKOUT_CACHE_SECONDS: "5",
+      // Each iteration awaits its background work, so no later request could carry the confirmed failure: sent at once, not after an idle linger.
+      REDIS_WRITE_LINGER_MS: "0",
     };
     const config = parseConfig(env);
     const route = config.login.routes[0]!;

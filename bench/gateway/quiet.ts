@@ -1,9 +1,8 @@
 /**
  * The gateway with its log lines dropped at the source: the benchmark's "decision logs off" twin of
- * the gateway Worker. Under `wrangler dev` every console line costs wrangler's Node process about
- * 3 ms of CPU (each call travels through workerd's inspector to wrangler's Node process as a
- * DevTools message), which a deployed Worker does not pay; running the same
- * scenario through both Workers separates the gateway's own cost from the local tooling's.
+ * the gateway Worker, so the report can show what the gateway's console lines cost. (Under `wrangler
+ * dev` on the command line each line costs about 3 ms of CPU, relayed through workerd's inspector as a
+ * DevTools message; the benchmark runs its Workers with the inspector off, bench/dev-worker.ts.)
  */
 import worker from "../../src/index";
 
