@@ -52,7 +52,8 @@ export function createStores({ store: settings, sessions, keyPrefix }: StoresInp
   const fallback = sql && new PostgresStore(sql, postgres.timeoutMs);
   const countersFailover = redis && fallback && failoverFor(redis);
   // The give-back and the session record share one batch when sessions live in the counters' database.
-  const writes = redis && new ScriptBatch(redis);
+  // A lingering write's owner waits for its carrier's answer as long as for a request of its own, plus a margin.
+  const writes = redis && new ScriptBatch(redis, { lingerMs: upstash.writeLingerMs, answerWithinMs: upstash.timeoutMs + 1000 });
   const primary = redis && new UpstashStore(redis, undefined, writes ?? undefined);
   const failoverStore =
     primary && fallback && countersFailover

@@ -383,7 +383,7 @@ export class LockoutPolicy {
       return { kind: "counting", counted: released.then(() => ({ kind: "pass", failures: null })) };
     }
     const failed = record && { ...record, outcome };
-    if (!admission.mayLock) return { kind: "counting", counted: this.confirmFailure(keys, reservationId, method, store, admission.device, failed) };
+    if (!admission.mayLock) return { kind: "counting", counted: this.confirmFailure(keys, reservationId, method, store, admission.device, failed, true) };
     const verdict = await this.confirmFailure(keys, reservationId, method, store, admission.device, failed);
     return verdict.kind === "pass" ? this.afterOthersSettle(keys, method, store) : verdict;
   }
@@ -413,10 +413,10 @@ export class LockoutPolicy {
   }
 
   /** Adds a confirmed failure to the counters (ending the reservation, if any) and says whether it locked them. */
-  private async confirmFailure(keys: readonly string[], reservationId: string, method: string, store: CounterStore, device: DeviceCounted | undefined, record: AttemptRecord | undefined): Promise<Verdict> {
+  private async confirmFailure(keys: readonly string[], reservationId: string, method: string, store: CounterStore, device: DeviceCounted | undefined, record: AttemptRecord | undefined, afterResponse = false): Promise<Verdict> {
     const rule = this.rule(method);
     const asked = this.now();
-    const { failures, counts, lockouts } = await store.confirmFailure(keys, reservationId, rule, device, this.note([record]));
+    const { failures, counts, lockouts } = await store.confirmFailure(keys, reservationId, rule, device, this.note([record]), afterResponse);
     if (!rule.lockOutAtFailure || failures < rule.limit) return { kind: "pass", failures };
     const cooloffSeconds = this.cooloffOf(lockouts);
     const lockMs = cooloffSeconds === null ? null : cooloffSeconds * 1000;

@@ -1,10 +1,12 @@
 /**
  * The request-scope step: this request's view of the stores (once a store failed, its later calls
  * in the request skip it, and the request waits at most one timeout of each), and its session
- * registry. Background work (the half-open probe, copies to Postgres) goes to `waitUntil`.
+ * registry. Background work (the half-open probe, copies to Postgres) goes to `waitUntil`. The rest
+ * of the pipeline runs in the request's own lane of Upstash calls.
  */
 import type { MiddlewareHandler } from "hono";
 import { SessionRegistry } from "../sessions";
+import { inOwnLane } from "../store/upstash/batch";
 import { type Gateway, type GatewayEnv, waitUntil } from "./context";
 
 export function requestScope({ config, stores }: Gateway): MiddlewareHandler<GatewayEnv> {
@@ -13,6 +15,7 @@ export function requestScope({ config, stores }: Gateway): MiddlewareHandler<Gat
     c.set("stores", scoped);
     c.set("registry", new SessionRegistry(config.sessions, scoped.sessions));
     c.set("forwarded", c.req.raw);
-    await next();
+    // This request's Upstash calls are batched with each other only (Workers: no I/O on behalf of another request).
+    await inOwnLane(next);
   };
 }

@@ -223,8 +223,10 @@ export interface CounterStore extends AttemptHistory {
   /**
    * The reserved attempt failed: ends the reservation and adds one confirmed failure to each counter
    * (restarting its expiry). With `device`, a device counter that reaches the limit leaves the registry.
+   * `afterResponse`: nobody waits for the answer (a failure that cannot lock, counted after the
+   * response), so a store may hold the write a moment to send it with its next request (Upstash).
    */
-  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote): Promise<FailureCount>;
+  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote, afterResponse?: boolean): Promise<FailureCount>;
   /**
    * Reads each counter's confirmed failures and its live reservations, writing nothing: how an
    * attempt that may be the one to reach the limit waits for the others in flight to settle.

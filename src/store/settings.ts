@@ -7,7 +7,8 @@ import { ConfigError, type RawEnv, readInteger, readText } from "../config/read"
 
 /** Where counters live: Upstash, Postgres, both (Upstash first, Postgres on failure), or memory outside production. */
 export interface StoreSettings {
-  readonly upstash: { readonly url: string; readonly token: string; readonly timeoutMs: number } | null;
+  /** `writeLingerMs`: REDIS_WRITE_LINGER_MS (src/store/upstash/batch.ts). */
+  readonly upstash: { readonly url: string; readonly token: string; readonly timeoutMs: number; readonly writeLingerMs: number } | null;
   readonly postgres: { readonly url: string; readonly timeoutMs: number; readonly httpEndpoint: string | null } | null;
   readonly breaker: { readonly failures: number; readonly cooldownMs: number };
 }
@@ -31,7 +32,8 @@ function parseUpstash(env: RawEnv): StoreSettings["upstash"] {
   if (token === undefined) throw new ConfigError("UPSTASH_REDIS_REST_TOKEN", "is required when UPSTASH_REDIS_REST_URL is set", "AX...your-token");
   if (!/^https?:\/\/[^/]/.test(url)) throw new ConfigError("UPSTASH_REDIS_REST_URL", "must be an http(s) URL", UPSTASH_EXAMPLE);
   const timeoutMs = readInteger(env, "REDIS_TIMEOUT_MS", 1000, { min: 10, max: 60_000, example: "1000" });
-  return Object.freeze({ url, token, timeoutMs });
+  const writeLingerMs = readInteger(env, "REDIS_WRITE_LINGER_MS", 50, { min: 0, max: 1000, example: "50" });
+  return Object.freeze({ url, token, timeoutMs, writeLingerMs });
 }
 
 function parsePostgres(env: RawEnv): StoreSettings["postgres"] {

@@ -33,7 +33,7 @@ describe("configuration", () => {
     expect(config.login.routes.map((r) => r.path)).toEqual(["/accounts/login/", "/admin/login/"]);
     expect(config.login.routes[0]).toMatchObject({ methods: ["POST"], success: [302, 303], failure: [200], usernameField: "username" });
     expect(config.store).toEqual({
-      upstash: { url: upstash.UPSTASH_REDIS_REST_URL, token: "t", timeoutMs: 1000 },
+      upstash: { url: upstash.UPSTASH_REDIS_REST_URL, token: "t", timeoutMs: 1000, writeLingerMs: 50 },
       postgres: null,
       breaker: { failures: 2, cooldownMs: 10_000 },
     });
@@ -87,6 +87,7 @@ describe("configuration", () => {
     ["CIRCUIT_BREAKER_FAILURES", "0", "from 1"],
     ["CIRCUIT_BREAKER_COOLDOWN", "10", "no unit"],
     ["REDIS_TIMEOUT_MS", "5", "from 10"],
+    ["REDIS_WRITE_LINGER_MS", "2000", "0 to 1000"],
     ["CACHE_KEY_PREFIX", "a b", "letters"],
     ["SESSION_TIMEOUT", "3600", "no unit"],
     ["SESSION_ENFORCEMENT", "block", "one of off, strip, reject"],

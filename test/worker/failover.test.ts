@@ -8,6 +8,8 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
+import { lockoutKeyPrefix } from "../../src/lockout/keys";
+import { PostgresStore, createSqlClient } from "../../src/store/postgres";
 import { DEMO, bindings, bridge, clearFaults, gatewayWith, jsonLogin, logsOf, neonHttp, nextIp, origin, postgres } from "./helpers";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -285,6 +287,26 @@ describe("Postgres down while Upstash is up", () => {
     expect(await attack(gw, who.user, who.ip, 1)).toEqual([429]); // the lockout, copied to Postgres now
     await bridge.fault({ mode: "error", status: 500 });
     expect(await attack(gw, who.user, who.ip, 1)).toEqual([429]); // and Postgres alone still knows it
+  });
+});
+
+describe("copies of Upstash's counts on Postgres", () => {
+  it("gathers the failures counted within MIRROR_LINGER_MS into one statement, every count in it", async () => {
+    const gw = gatewayWith(failover);
+    const pg = new PostgresStore(createSqlClient({ url: postgres.DATABASE_URL!, timeoutMs: 5000, httpEndpoint: postgres.NEON_HTTP_ENDPOINT! }), 5000);
+    await drain();
+    await neonHttp.resetStats();
+    const clients = Array.from({ length: 5 }, () => ({ user: `mirror-${crypto.randomUUID()}`, ip: nextIp() }));
+    const answers = await Promise.all(clients.map(({ user, ip }) => send(gw, "/api/login/", jsonLogin(user, "wrong", ip))));
+    for (const answer of answers) {
+      expect(answer.status).toBe(401);
+      await answer.body?.cancel();
+    }
+    await drain();
+    // Without the gathering, the first failure's copy would go alone and the other four after it.
+    expect(await neonHttp.stats()).toMatchObject({ requests: 1, statements: 1 });
+    const copied = await pg.list(lockoutKeyPrefix(gw.prefix), 100);
+    expect(copied.counters.map((c) => c.count)).toEqual(Array(10).fill(1)); // each client's IP and username
   });
 });
 

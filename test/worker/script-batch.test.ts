@@ -6,7 +6,7 @@
  */
 import { Redis } from "@upstash/redis/cloudflare";
 import { afterEach, describe, expect, it } from "vitest";
-import { ScriptBatch } from "../../src/store/upstash/batch";
+import { ScriptBatch, inOwnLane } from "../../src/store/upstash/batch";
 import { upstashCall } from "../../src/store/upstash";
 import { StoreError } from "../../src/store/contract";
 import { bindings, bridge, uniquePrefix } from "./helpers";
@@ -56,6 +56,59 @@ describe("ScriptBatch", () => {
     await bridge.resetStats();
     expect(await Promise.all([incr.exec([`${prefix}d`], ["1"]), other.exec([`${prefix}d`], [])])).toEqual([5, 1]);
     expect(await bridge.stats()).toMatchObject({ requests: 1, byPath: { "/pipeline": 1 } });
+  });
+
+  it("holds a lingering call for the next call, and sends it first in that call's request", async () => {
+    const batch = new ScriptBatch(redis, { lingerMs: 1500 });
+    const incr = batch.script<number>(fresh(INCR));
+    const read = batch.script<string | null>(fresh('return redis.call("GET", KEYS[1])'));
+    await Promise.all([incr.exec([`${prefix}warm`], ["1"]), read.exec([`${prefix}warm`], [])]);
+    await bridge.resetStats();
+    const lingering = incr.exec([`${prefix}h`], ["2"], "after-response");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await bridge.stats()).requests).toBe(0);
+    // The read goes after the lingering write, in the same request: it sees the write.
+    expect(await read.exec([`${prefix}h`], [])).toBe("2");
+    expect(await lingering).toBe(2);
+    expect(await bridge.stats()).toMatchObject({ requests: 1, commands: 2, byPath: { "/pipeline": 1 } });
+  });
+
+  it("sends a lingering call alone once its time is up", async () => {
+    const batch = new ScriptBatch(redis, { lingerMs: 1500 });
+    const incr = batch.script<number>(fresh(INCR));
+    await incr.exec([`${prefix}warm`], ["1"]);
+    await bridge.resetStats();
+    const lingering = incr.exec([`${prefix}i`], ["3"], "after-response");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await bridge.stats()).requests).toBe(0);
+    expect(await lingering).toBe(3);
+    expect(await bridge.stats()).toMatchObject({ requests: 1, byPath: { "/": 1 } });
+  });
+
+  it("never batches one request's calls with another's (each request is a lane of its own)", async () => {
+    const batch = new ScriptBatch(redis);
+    const incr = batch.script<number>(fresh(INCR));
+    await incr.exec([`${prefix}warm`], ["1"]);
+    await bridge.resetStats();
+    const answers = await Promise.all([
+      inOwnLane(() => Promise.all([incr.exec([`${prefix}j`], ["1"]), incr.exec([`${prefix}k`], ["1"])])),
+      inOwnLane(() => incr.exec([`${prefix}j`], ["1"])),
+    ]);
+    expect(answers).toEqual([[1, 1], 2]);
+    expect(await bridge.stats()).toMatchObject({ requests: 2, commands: 3, byPath: { "/pipeline": 1, "/": 1 } });
+    expect(await values("j", "k")).toEqual(["2", "1"]);
+  });
+
+  it("times a lingering call out when the request that carried it never gets an answer", async () => {
+    // The carrier's request hangs (as when its client went away): pure logic, so a client that never answers.
+    const hanging = { pipeline: () => ({ evalsha: () => undefined, exec: () => new Promise<never>(() => {}) }), evalsha: () => new Promise<never>(() => {}), eval: () => new Promise<never>(() => {}) };
+    const batch = new ScriptBatch(hanging as unknown as Redis, { answerWithinMs: 300, lingerMs: 100 });
+    const incr = batch.script<number>(INCR);
+    const lingering = inOwnLane(() => incr.exec([`${prefix}l`], ["1"], "after-response"));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    void inOwnLane(() => incr.exec([`${prefix}m`], ["1"])); // carries the lingering call, and hangs
+    await expect(lingering).rejects.toMatchObject({ name: "TimeoutError" });
+    await expect(upstashCall(() => Promise.reject(new DOMException("x", "TimeoutError")))).rejects.toMatchObject({ reason: "timeout" });
   });
 
   it("fails only the call whose script failed", async () => {

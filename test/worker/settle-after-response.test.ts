@@ -93,6 +93,31 @@ describe("a failed login that cannot lock is answered before its failure is writ
     expect((await origin.stats()).loginAttempts["/api/login/"]).toBe(2);
   });
 
+  it("sends a failure confirmed after the response with the isolate's next reservation, ahead of it: one request per failed login", async () => {
+    // A linger far longer than the test's pause between answer and next attempt, so the count does not depend on the machine's speed.
+    const gw = gatewayWith({ AXES_FAILURE_LIMIT: "3", AXES_LOCKOUT_PARAMETERS: '["username"]', REDIS_WRITE_LINGER_MS: "1000" });
+    const warm = gatewayWith();
+    for (const password of ["wrong", DEMO.password]) await (await warm.request("/api/login/", jsonLogin(DEMO.username, password, nextIp()))).text(); // loads the scripts
+    await origin.resetStats();
+    await bridge.resetStats();
+    // Three failures of one user back to back, each sent as soon as the one before was answered.
+    const contexts: ExecutionContext[] = [];
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ctx = createExecutionContext();
+      contexts.push(ctx);
+      const res = await gw.request("/api/login/", { ...jsonLogin("back-to-back", "wrong", nextIp()), ctx });
+      await res.body?.cancel();
+      statuses.push(res.status);
+    }
+    for (const ctx of contexts) await waitOnExecutionContext(ctx);
+    // Each reservation saw the failure before it counted (it rode ahead of it), so the third failure, the limit, got the lockout.
+    expect(statuses).toEqual([401, 401, 429]);
+    expect((await origin.stats()).loginAttempts["/api/login/"]).toBe(3);
+    // The first reservation alone; the next two each carried the failure before them; the third failure was awaited (it locked).
+    expect(await bridge.stats()).toMatchObject({ requests: 4, commands: 6, byPath: { "/": 2, "/pipeline": 2 } });
+  });
+
   it("sends a successful login's give-back and session record in one pipeline request: 2 round trips in all", async () => {
     const gw = gatewayWith({ AXES_FAILURE_LIMIT: "3", AXES_LOCKOUT_PARAMETERS: '["ip_address"]', AXES_RESET_ON_SUCCESS: "true", ADMIN_TOKEN: "t".repeat(32) });
     const ip = nextIp();

@@ -2,7 +2,9 @@
  * Upstash first, Postgres when Upstash fails, with no count lost in either direction:
  * - every failure counted in Upstash is also written to Postgres, in the background and coalesced
  *   per key (as are lockouts and the cool-off restarts of refused attempts), so a client counted
- *   before an outage keeps its count on Postgres during it and never gets more than the limit;
+ *   before an outage keeps its count on Postgres during it and never gets more than the limit: a
+ *   lockout at once, counts below the limit gathered for MIRROR_LINGER_MS first (one statement for
+ *   all the failures an isolate counted meanwhile);
  * - when the circuit half-opens, the background probe copies what Postgres counted since the outage
  *   began back into Upstash (`merge` never lowers a counter), so locks made during the outage hold;
  * - resets go to both stores, so an admin reset is not undone by the copy-back.
@@ -43,6 +45,11 @@ import { type RequestScope, runDetached } from "./scope";
 const COPY_BACK_LIMIT = 10_000;
 /** Per-isolate memory of mirrored lockouts, so a flood on one locked key does not write Postgres each time. */
 const MIRROR_MEMORY = 10_000;
+/**
+ * How long counts below the limit wait to be copied to Postgres, gathering the other failures the
+ * isolate counts meanwhile into the same statement. A lockout is copied at once.
+ */
+export const MIRROR_LINGER_MS = 250;
 
 /** What a failover counter store is built from. */
 export interface FailoverStoreOptions {
@@ -60,6 +67,7 @@ interface Shared {
   readonly mirroredAt: Map<string, number>;
   /** Counters waiting to be written to Postgres, by key; a key counted again meanwhile is written once. */
   readonly pending: Map<string, CounterSnapshot>;
+  /** A writer is gathering (MIRROR_LINGER_MS) or writing: it takes what is queued meanwhile. */
   writing: boolean;
 }
 
@@ -126,15 +134,17 @@ export class FailoverStore implements CounterStore {
    * then expires by itself. Counted in Upstash, it is copied to Postgres in the background (a
    * counter at the limit with the cool-off its lockout count gave it).
    */
-  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote): Promise<FailureCount> {
+  confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote, afterResponse?: boolean): Promise<FailureCount> {
     return this.withFailover(
       "confirm_failure",
       async () => {
+        const counted = await this.primary.confirmFailure(keys, reservationId, rule, device, note, afterResponse);
+        // Read after the answer (a write after the response may have waited to be sent): the copy outlives Upstash's by its round trip, never the reverse.
         const asked = this.now();
-        const counted = await this.primary.confirmFailure(keys, reservationId, rule, device, note);
         const expiresAt = (count: number) =>
           rule.ttlSeconds === null ? null : asked + (count >= rule.limit ? grownCooloffMs(rule.ttlSeconds * 1000, rule.growth, counted.lockouts ?? 1) : rule.ttlSeconds * 1000);
-        this.copyToFallback(keys.map((key, i) => ({ key, count: counted.counts[i] ?? 0, expiresAtMs: expiresAt(counted.counts[i] ?? 0) })));
+        const lockout = rule.lockOutAtFailure && counted.failures >= rule.limit;
+        this.copyToFallback(keys.map((key, i) => ({ key, count: counted.counts[i] ?? 0, expiresAtMs: expiresAt(counted.counts[i] ?? 0) })), lockout);
         return counted;
       },
       () => this.fallback.confirmFailure(keys, reservationId, rule, device, note),
@@ -227,27 +237,37 @@ export class FailoverStore implements CounterStore {
     if (due.length === 0) return;
     if (this.shared.mirroredAt.size > MIRROR_MEMORY) this.shared.mirroredAt.clear();
     for (const c of due) this.shared.mirroredAt.set(c.key, now);
-    this.copyToFallback(due);
+    this.copyToFallback(due, true);
   }
 
   /**
-   * Queues counters for Postgres and, unless a write is under way (it takes them too), starts one
-   * in the request's background: per key, only the highest count waiting is written.
+   * Queues counters for Postgres and, unless a writer is under way (it takes them too), starts one
+   * in the request's background: per key, only the highest count waiting is written. A lockout
+   * (`now`) is written at once, by a writer of its own if the one under way is still gathering.
    */
-  private copyToFallback(counters: readonly CounterSnapshot[]): void {
+  private copyToFallback(counters: readonly CounterSnapshot[], now: boolean): void {
     const { pending } = this.shared;
     for (const c of counters) {
       const waiting = pending.get(c.key);
       if (!waiting || c.count >= waiting.count) pending.set(c.key, c);
     }
+    const background = this.scope?.background ?? runDetached;
+    if (now) {
+      // Another writer may be gathering in another request: this one writes now (merges only raise counters, so two writers agree).
+      const wasWriting = this.shared.writing;
+      this.shared.writing = true;
+      background(this.writePending(0, !wasWriting));
+      return;
+    }
     if (this.shared.writing) return;
     this.shared.writing = true;
-    (this.scope?.background ?? runDetached)(this.writePending());
+    background(this.writePending(MIRROR_LINGER_MS, true));
   }
 
-  private async writePending(): Promise<void> {
+  private async writePending(lingerMs: number, owner: boolean): Promise<void> {
     const { pending } = this.shared;
     try {
+      if (lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
       while (pending.size > 0) {
         const batch = [...pending.values()];
         pending.clear();
@@ -260,7 +280,7 @@ export class FailoverStore implements CounterStore {
         }
       }
     } finally {
-      this.shared.writing = false;
+      if (owner) this.shared.writing = false;
     }
   }
 }

@@ -67,8 +67,8 @@ const growthArgs = ({ growth }: CounterRule): string[] =>
 /** A CounterStore on Upstash Redis. */
 export class UpstashStore implements CounterStore {
   readonly kind = "upstash";
-  private readonly reserveScript;
-  private readonly confirmFailureScript;
+  private readonly reserveScript: BatchedScript<number[]>;
+  private readonly confirmFailureScript: BatchedScript<number[]>;
   private readonly releaseScript: BatchedScript<number>;
   private readonly countRefusedScript;
   private readonly mergeScript;
@@ -85,13 +85,17 @@ export class UpstashStore implements CounterStore {
     /** Turns the scripts' milliseconds-to-live into epoch times, and a device's expiry into a lifetime. @default Date.now */
     private readonly now: () => number = () => Date.now(),
     /**
-     * Where the give-back goes: with the batch the session store writes to (one database for both),
-     * a successful login's give-back and session record travel in one request.
+     * Where the login's counting calls go (reservation, confirmed failure, give-back): with the batch
+     * the session store writes to (one database for both), a successful login's give-back and session
+     * record travel in one request, and a failure confirmed after the response rides with the next
+     * reservation (REDIS_WRITE_LINGER_MS). Until it lands, its reservation keeps the slot, so no
+     * attempt gets past the limit meanwhile; the next attempt in this isolate is sent after it in
+     * the same request and sees it counted.
      */
     batch?: ScriptBatch,
   ) {
-    this.reserveScript = redis.createScript<number[]>(RESERVE_SCRIPT);
-    this.confirmFailureScript = redis.createScript<number[]>(CONFIRM_FAILURE_SCRIPT);
+    this.reserveScript = batch ? batch.script<number[]>(RESERVE_SCRIPT) : redis.createScript<number[]>(RESERVE_SCRIPT);
+    this.confirmFailureScript = batch ? batch.script<number[]>(CONFIRM_FAILURE_SCRIPT) : redis.createScript<number[]>(CONFIRM_FAILURE_SCRIPT);
     this.releaseScript = batch ? batch.script<number>(RELEASE_SCRIPT) : redis.createScript<number>(RELEASE_SCRIPT);
     this.countRefusedScript = redis.createScript<[number, number, number]>(COUNT_REFUSED_SCRIPT);
     this.mergeScript = redis.createScript<number>(MERGE_SCRIPT);
@@ -123,7 +127,7 @@ export class UpstashStore implements CounterStore {
       ...growthArgs(rule),
     ];
     const all = device ? [...withHistories(keys), ...withHistories(device.keys), device.registry] : withHistories(keys);
-    const [state = 0, leftMs = -1, inFlight = 0, trustedFlag = 0, lockouts = 0, ...counts] = await this.run(() => this.reserveScript.exec(...withHistory(all, args, note)));
+    const [state = 0, leftMs = -1, inFlight = 0, trustedFlag = 0, lockouts = 0, ...counts] = await this.run(() => this.reserveScript.exec(...withHistory(all, args, note), "now"));
     const failures = Math.max(0, ...counts);
     const trusted = device ? { trusted: trustedFlag === 1 } : {};
     if (state === 1) return { kind: "locked", failures, lockMsLeft: leftMs >= 0 ? leftMs : null, counts, ...trusted, ...(rule.growth ? { lockouts } : {}) };
@@ -136,10 +140,10 @@ export class UpstashStore implements CounterStore {
     return { failures: Math.max(0, ...counts), counts, inFlight };
   }
 
-  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote): Promise<FailureCount> {
+  async confirmFailure(keys: readonly string[], reservationId: string, rule: CounterRule, device?: DeviceCounted, note?: AttemptNote, afterResponse = false): Promise<FailureCount> {
     const args = [ttlMs(rule), reservationId, rule.lockOutAtFailure ? String(rule.limit) : "0", idleMs(rule), ...growthArgs(rule), device?.id ?? "", String(device ? keys.indexOf(device.counter) + 1 : 0)];
     const all = device ? [...withHistories(keys), device.registry] : withHistories(keys);
-    const [lockouts = 0, ...counts] = await this.run(() => this.confirmFailureScript.exec(...withHistory(all, args, note)));
+    const [lockouts = 0, ...counts] = await this.run(() => this.confirmFailureScript.exec(...withHistory(all, args, note), afterResponse ? "after-response" : "now"));
     return { failures: Math.max(0, ...counts), counts, ...(rule.growth ? { lockouts } : {}) };
   }
 
